@@ -1,0 +1,62 @@
+# LabelHub: `make run` (app with demo data on embedded defaults) and `make test` (every test).
+SHELL := /bin/bash
+PY ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+TOOLS := tools
+BUN_VERSION := 1.4.4
+export PATH := $(CURDIR)/$(TOOLS)/node_modules/.bin:$(CURDIR)/$(BIN):$(PATH)
+export REFLEX_DIR := $(CURDIR)/.cache/reflex
+export BUN_INSTALL_CACHE_DIR := $(CURDIR)/.cache/bun
+export BUN_RUNTIME_TRANSPILER_CACHE_PATH := $(CURDIR)/.cache/bun-transpiler
+export REFLEX_TELEMETRY_ENABLED := false
+export REFLEX_CHECK_LATEST_VERSION := false
+export NPM_CONFIG_REGISTRY ?= https://registry.npmjs.org/
+PORT ?= 3000
+
+.PHONY: run test install install-dev browser-deps app-only worker bench lint clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(VENV)/.installed: requirements.txt pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -r requirements.txt -e .
+	touch $@
+
+$(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed
+	$(BIN)/pip install -q -r requirements-dev.txt
+	touch $@
+
+$(TOOLS)/node_modules/.bin/bun:
+	npm install --silent --prefix $(TOOLS) bun@$(BUN_VERSION)
+
+install: $(VENV)/.installed $(TOOLS)/node_modules/.bin/bun
+
+install-dev: install $(VENV)/.installed-dev browser-deps
+
+browser-deps:
+	@command -v chromium >/dev/null || { \
+	  echo "Installing Debian's chromium for the browser tests"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null; }
+
+## make run: install, migrate, seed the demo market if the database is empty, serve on http://localhost:3000
+run: install
+	$(BIN)/labelhub migrate
+	$(BIN)/labelhub demo --if-empty
+	$(BIN)/reflex run --env prod --single-port --frontend-port $(PORT) --backend-port $(PORT)
+
+## make test: install everything and run every test, browser tests included
+test: install-dev
+	$(BIN)/python -m pytest -q
+
+bench: install-dev
+	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/search.py --sizes 100000 1000000
+	$(BIN)/python bench/download.py
+
+lint:
+	$(BIN)/ruff check labelhub_app inference_worker tests bench
+
+clean:
+	rm -rf .web .states .cache

@@ -1,0 +1,1 @@
+"""LabelHub: an open image-labelling platform and data market."""

@@ -1,0 +1,1 @@
+"""Ports (Protocols) and their backends, chosen by configuration."""

@@ -1,0 +1,24 @@
+"""The object store port. Keys are '/'-separated ASCII paths chosen by services (content addressed)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import BinaryIO, Protocol
+
+
+class ObjectStore(Protocol):
+    def put_bytes(self, key: str, data: bytes, *, content_type: str = "application/octet-stream") -> None:
+        """Store ``data`` under ``key``; writing the same key twice is harmless (idempotent)."""
+
+    def open(self, key: str) -> BinaryIO:
+        """A readable binary stream; raises ``KeyError`` if the key does not exist."""
+
+    def exists(self, key: str) -> bool: ...
+
+    def size(self, key: str) -> int: ...
+
+    def delete(self, key: str) -> None:
+        """Remove ``key``; removing a missing key is not an error."""
+
+    def iter_keys(self, prefix: str = "") -> Iterator[str]:
+        """Every key under ``prefix``, in no particular order."""

@@ -1,0 +1,176 @@
+"""The internal credits ledger: balances, top-ups and balanced postings (integer cents).
+
+``post_transaction`` is the one way money moves; it refuses a posting that does not sum to zero.
+It does not commit, so a purchase and its ledger entries land in one database transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, func, select
+
+from labelhub_app.config import get_settings
+from labelhub_app.errors import Forbidden, InvalidInput
+from labelhub_app.models import LedgerAccount, LedgerEntry, LedgerTransaction, User
+from labelhub_app.models.ledger import (
+    ACCOUNT_BALANCE,
+    ACCOUNT_CASH_IN,
+    ACCOUNT_COMMISSION,
+    ACCOUNT_INCOME,
+)
+
+
+@dataclass(frozen=True)
+class Posting:
+    account_id: int
+    amount_cents: int
+    image_id: int | None = None
+
+
+def account_id(session: Session, *, kind: str, user_id: int | None) -> int:
+    """The id of a ledger account, created on first use."""
+    row = session.exec(
+        select(LedgerAccount.id).where(LedgerAccount.kind == kind, LedgerAccount.user_id == user_id)
+    ).first()
+    if row is not None:
+        return row
+    account = LedgerAccount(kind=kind, user_id=user_id)
+    session.add(account)
+    session.flush()
+    return account.id  # type: ignore[return-value]
+
+
+def post_transaction(
+    session: Session,
+    *,
+    kind: str,
+    postings: list[Posting],
+    actor_id: int | None,
+    idempotency_key: str | None = None,
+    memo: str = "",
+) -> LedgerTransaction:
+    """Write one balanced transaction (not committed)."""
+    if not postings:
+        raise ValueError("a ledger transaction needs postings")
+    if any(not isinstance(p.amount_cents, int) for p in postings):
+        raise TypeError("ledger amounts are integer cents")
+    if sum(p.amount_cents for p in postings) != 0:
+        raise ValueError(f"unbalanced ledger transaction: {postings}")
+    txn = LedgerTransaction(kind=kind, idempotency_key=idempotency_key, actor_id=actor_id, memo=memo)
+    session.add(txn)
+    session.flush()
+    for p in postings:
+        session.add(LedgerEntry(txn_id=txn.id, account_id=p.account_id,  # type: ignore[arg-type]
+                                amount_cents=p.amount_cents, image_id=p.image_id))
+    session.flush()
+    return txn
+
+
+def account_balance(session: Session, *, kind: str, user_id: int | None) -> int:
+    total = session.exec(
+        select(func.coalesce(func.sum(LedgerEntry.amount_cents), 0))
+        .join(LedgerAccount, col(LedgerAccount.id) == LedgerEntry.account_id)
+        .where(LedgerAccount.kind == kind, LedgerAccount.user_id == user_id)
+    ).one()
+    return int(total)
+
+
+def balance(session: Session, *, user: User) -> int:
+    """A user's spendable credits in cents."""
+    return account_balance(session, kind=ACCOUNT_BALANCE, user_id=user.id)
+
+
+def income(session: Session, *, user: User) -> int:
+    """A producer's earned income in cents (their share of every sale)."""
+    return account_balance(session, kind=ACCOUNT_INCOME, user_id=user.id)
+
+
+def _existing(session: Session, key: str) -> LedgerTransaction | None:
+    return session.exec(select(LedgerTransaction).where(LedgerTransaction.idempotency_key == key)).first()
+
+
+def top_up(session: Session, *, user: User, amount_cents: int, idempotency_key: str) -> int:
+    """Add credits in the embedded mode (no payment provider); returns the new balance.
+
+    Retrying with the same idempotency key adds the credits once.
+    """
+    if not user.is_consumer and not user.is_admin:
+        raise Forbidden("Only consumers hold credits; add the consumer role on your profile.")
+    if not isinstance(amount_cents, int) or amount_cents <= 0:
+        raise InvalidInput("Enter a positive amount of credits.")
+    limit = get_settings().max_topup_cents
+    if amount_cents > limit:
+        raise InvalidInput(f"One top-up can add at most {limit / 100:,.2f} credits.")
+    key = f"topup:{user.id}:{idempotency_key}"
+    if _existing(session, key) is None:
+        try:
+            post_transaction(
+                session,
+                kind="topup",
+                postings=[
+                    Posting(account_id(session, kind=ACCOUNT_BALANCE, user_id=user.id), amount_cents),
+                    Posting(account_id(session, kind=ACCOUNT_CASH_IN, user_id=None), -amount_cents),
+                ],
+                actor_id=user.id,
+                idempotency_key=key,
+                memo="credits top-up",
+            )
+            session.commit()
+        except IntegrityError:
+            session.rollback()  # the same key landed in another request meanwhile
+    return balance(session, user=user)
+
+
+def grant_welcome_credits(session: Session, *, user: User) -> None:
+    """New consumers start with the configured demo credits (once per user)."""
+    amount = get_settings().demo_credits_cents
+    key = f"welcome:{user.id}"
+    if amount <= 0 or _existing(session, key) is not None:
+        return
+    post_transaction(
+        session,
+        kind="grant",
+        postings=[
+            Posting(account_id(session, kind=ACCOUNT_BALANCE, user_id=user.id), amount),
+            Posting(account_id(session, kind=ACCOUNT_CASH_IN, user_id=None), -amount),
+        ],
+        actor_id=user.id,
+        idempotency_key=key,
+        memo="welcome credits",
+    )
+    session.commit()
+
+
+def sale_postings(
+    session: Session, *, buyer_id: int, producer_id: int, image_id: int, price_cents: int
+) -> list[Posting]:
+    """Buyer pays the price; the producer gets it less the platform commission (rounded down)."""
+    commission = price_cents * get_settings().commission_bps // 10_000
+    return [
+        Posting(account_id(session, kind=ACCOUNT_BALANCE, user_id=buyer_id), -price_cents, image_id),
+        Posting(account_id(session, kind=ACCOUNT_INCOME, user_id=producer_id),
+                price_cents - commission, image_id),
+        Posting(account_id(session, kind=ACCOUNT_COMMISSION, user_id=None), commission, image_id),
+    ]
+
+
+@dataclass(frozen=True)
+class LedgerCheck:
+    transactions: int
+    unbalanced: list[int]
+    total_cents: int
+
+    @property
+    def ok(self) -> bool:
+        return not self.unbalanced and self.total_cents == 0
+
+
+def check_ledger(session: Session) -> LedgerCheck:
+    """Prove every transaction sums to zero (the `labelhub check-ledger` command prints this)."""
+    sums = session.exec(
+        select(LedgerEntry.txn_id, func.sum(LedgerEntry.amount_cents)).group_by(LedgerEntry.txn_id)
+    ).all()
+    total = sum(int(s) for _, s in sums)
+    return LedgerCheck(len(sums), [t for t, s in sums if int(s) != 0], total)
