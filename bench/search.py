@@ -21,6 +21,7 @@ import os
 import random
 import resource
 import sqlite3
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -49,7 +50,7 @@ THREE_YEARS_US = 3 * 365 * 86_400 * 1_000_000
 
 
 def emit(**fields: Any) -> None:
-    print(json.dumps(fields), flush=True)
+    print(json.dumps(fields), flush=True)  # noqa: T201 (a bench prints its figures)
 
 
 def rss_mb() -> float:
@@ -90,8 +91,14 @@ def seed(path: Path, n: int, seed_value: int) -> dict[str, Any]:
         " is_producer, is_consumer, is_reviewer, is_admin, created_at)"
         " VALUES (?, ?, ?, 'x', ?, '', ?, 1, 0, 0, 0, ?)",
         (
-            (uid, f"00000000-0000-4000-8000-{uid:012x}", f"p{uid}@bench", f"P {uid}",
-             f"bench-producer-{uid}", now)
+            (
+                uid,
+                f"00000000-0000-4000-8000-{uid:012x}",
+                f"p{uid}@bench",
+                f"P {uid}",
+                f"bench-producer-{uid}",
+                now,
+            )
             for uid in range(first_user, first_user + PRODUCERS)
         ),
     )
@@ -175,7 +182,7 @@ def seed(path: Path, n: int, seed_value: int) -> dict[str, Any]:
     on_sale = ~withdrawn
     return {
         "rows_seconds": round(time.perf_counter() - t, 2),
-        "pairs": int(len(keys)),
+        "pairs": len(keys),
         "on_sale": int(on_sale.sum()),
     }
 
@@ -220,7 +227,9 @@ def query_makers(info: dict[str, Any]) -> dict[str, Callable[[random.Random], Ma
     rare = [i for i in leaves if 0.0005 * n <= counts.get(i, 0) <= 0.005 * n] or by_freq[-50:]
     rare_f = [i for i in leaves if 0.002 * n <= counts.get(i, 0) <= 0.005 * n] or rare
     roots = [i for i in names if i in children and all(i not in c for c in children.values())]
-    top_root = max(roots, key=lambda r: counts.get(r, 0) + sum(counts.get(c, 0) for c in children[r]))
+    top_root = max(
+        roots, key=lambda r: counts.get(r, 0) + sum(counts.get(c, 0) for c in children[r])
+    )
     common = [names[by_freq[0]], names[top_root]]
     prices = info["prices"]
 
@@ -246,7 +255,11 @@ def query_makers(info: dict[str, Any]) -> dict[str, Callable[[random.Random], Ma
         lo, hi = price_range(rng)
         sort = rng.choice(["price_asc", "price_desc"])
         return MarketQuery(
-            labels=(rng.choice(common),), min_price=lo, max_price=hi, sort=sort, per_page=PER_PAGE  # type: ignore[arg-type]
+            labels=(rng.choice(common),),
+            min_price=lo,
+            max_price=hi,
+            sort=sort,
+            per_page=PER_PAGE,  # type: ignore[arg-type]
         )
 
     def f(rng: random.Random) -> MarketQuery:
@@ -296,8 +309,24 @@ def run_size(n: int, args: argparse.Namespace) -> None:
     if args.reuse and path.exists():
         emit(n=n, step="seed", reused=str(path))
     else:
+        # in a child process, so that its memory does not blur the index's RSS figures below
         t = time.perf_counter()
-        seeded = seed(path, n, args.seed)
+        child = subprocess.run(
+            [
+                sys.executable,
+                __file__,
+                "--seed-only",
+                str(n),
+                "--seed",
+                str(args.seed),
+                "--out-dir",
+                str(out),
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        seeded = json.loads(child.stdout.strip().splitlines()[-1])
         emit(n=n, step="seed", seconds=round(time.perf_counter() - t, 2), **seeded)
     info = describe(path)
     url = f"sqlite:///{path}"
@@ -384,9 +413,19 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=20261125)
     parser.add_argument("--out-dir", default=str(ROOT / "bench" / "out"))
     parser.add_argument("--reuse", action="store_true", help="reuse a seeded DB of that size")
+    parser.add_argument("--seed-only", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    emit(step="env", python=sys.version.split()[0], cpus=os.cpu_count(), numpy=np.__version__,
-         sqlite=sqlite3.sqlite_version)
+    if args.seed_only:
+        path = Path(args.out_dir) / f"search-{args.seed_only}.db"
+        print(json.dumps(seed(path, args.seed_only, args.seed)))  # noqa: T201
+        return
+    emit(
+        step="env",
+        python=sys.version.split()[0],
+        cpus=os.cpu_count(),
+        numpy=np.__version__,
+        sqlite=sqlite3.sqlite_version,
+    )
     for n in args.sizes:
         run_size(n, args)
 

@@ -8,7 +8,7 @@ from labelhub_app.components.common import label_chip
 
 
 def image_card(card: rx.Var, *, selected: rx.Var[bool] | None = None, on_toggle=None,  # type: ignore[no-untyped-def]
-               footer: rx.Component | None = None) -> rx.Component:
+               selectable: rx.Var[bool] | bool = True, footer: rx.Component | None = None) -> rx.Component:
     """``card`` holds id, href, thumb, name, price, labels, pseudonym, owned (see state code)."""
     badge = rx.cond(
         card["owned"].to(bool),
@@ -18,7 +18,7 @@ def image_card(card: rx.Var, *, selected: rx.Var[bool] | None = None, on_toggle=
     check = rx.fragment()
     if on_toggle is not None and selected is not None:
         check = rx.cond(
-            ~card["owned"].to(bool),
+            ~card["owned"].to(bool) & selectable,
             rx.box(
                 rx.checkbox(checked=selected, on_change=lambda _v: on_toggle(card["id"]), size="3",
                             aria_label=f"select {card['name']}", class_name="select-image"),
@@ -40,7 +40,7 @@ def image_card(card: rx.Var, *, selected: rx.Var[bool] | None = None, on_toggle=
         ),
         rx.vstack(
             rx.hstack(
-                rx.text(card["name"].to(str), size="2", weight="medium", trim="both",
+                rx.text(card["name"].to(str), size="2", weight="medium",
                         overflow="hidden", text_overflow="ellipsis", white_space="nowrap", max_width="65%"),
                 rx.spacer(),
                 rx.text(card["price"].to(str), size="2", weight="bold", color="var(--accent-11)",

@@ -12,7 +12,7 @@ from labelhub_app.components.layout import page_frame
 from labelhub_app.db import session_scope
 from labelhub_app.errors import LabelHubError, NotAuthenticated
 from labelhub_app.models import LICENCES
-from labelhub_app.pages.market import parse_credits
+from labelhub_app.services.ledger import parse_credits
 from labelhub_app.services import images, labels, market
 from labelhub_app.state.auth import AuthState, current_user
 

@@ -15,24 +15,11 @@ from labelhub_app.components.layout import page_frame
 from labelhub_app.db import session_scope
 from labelhub_app.errors import InvalidInput, LabelHubError
 from labelhub_app.services import market, search
+from labelhub_app.services.ledger import parse_credits
 from labelhub_app.state.auth import AuthState, current_user
 from labelhub_app.state.label_picker import LabelPickerMixin
 
 PER_PAGE = 24
-
-
-def parse_credits(text: str, what: str) -> int | None:
-    """'12.5' credits -> 1250 cents; '' -> None."""
-    text = text.strip().replace(",", "")
-    if not text:
-        return None
-    try:
-        value = round(float(text) * 100)
-    except ValueError:
-        raise InvalidInput(f"The {what} must be a number of credits, like 2.50.") from None
-    if value < 0:
-        raise InvalidInput(f"The {what} cannot be negative.")
-    return value
 
 
 class MarketState(LabelPickerMixin, rx.State):
@@ -389,7 +376,8 @@ def _buy_bar() -> rx.Component:
 def market_page() -> rx.Component:
     grid = rx.grid(
         rx.foreach(MarketState.cards, lambda c: image_card(
-            c, selected=MarketState.selected.contains(c["id"]), on_toggle=MarketState.toggle)),
+            c, selected=MarketState.selected.contains(c["id"]), on_toggle=MarketState.toggle,
+            selectable=AuthState.is_consumer)),
         columns=rx.breakpoints(initial="1", sm="2", md="3", lg="4"), spacing="4", width="100%",
         id="results",
     )

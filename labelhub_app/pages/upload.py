@@ -21,7 +21,7 @@ from labelhub_app.config import get_settings
 from labelhub_app.db import session_scope
 from labelhub_app.errors import InvalidInput, LabelHubError
 from labelhub_app.models import LICENCES
-from labelhub_app.pages.market import parse_credits
+from labelhub_app.services.ledger import parse_credits
 from labelhub_app.services import accounts, images, labels
 from labelhub_app.state.auth import AuthState
 from labelhub_app.state.label_picker import LabelPickerMixin

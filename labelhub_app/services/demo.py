@@ -103,14 +103,14 @@ def seed_demo(
     consumer = people["consumer@demo.labelhub"]
     uploaded = refused = 0
     rnd = random.Random(2026)
-    files: list[tuple[str, bytes, tuple[str, ...], int]] = [
-        (name, data, labels, rnd.choice((150, 250, 400, 900))) for name, data, labels in _sample_photos()
-    ]
+    files: list[tuple[str, bytes, tuple[str, ...], int]] = []
     names = [n for _, n, _ in COCO_CATEGORIES]
     for i in range(generated):
         labels = tuple(rnd.sample(names[:24], rnd.randint(1, 3)))
         files.append((f"scene-{i + 1:03d}.jpg", generated_scene(i, labels[0]), labels,
                       rnd.choice((50, 99, 120, 200, 350))))
+    # the real photos last, so that they lead the market's "newest" page
+    files += [(name, data, labels, rnd.choice((150, 250, 400, 900))) for name, data, labels in _sample_photos()]
     for name, data, labels, price in files:
         [result] = images.ingest_images(
             session, actor=producer, files=[UploadedFile(name, data)], labels=labels,

@@ -22,6 +22,30 @@ from labelhub_app.models.ledger import (
 )
 
 
+def parse_credits(text: str, what: str) -> int | None:
+    """Credits typed by a person -> integer cents: '12.5' -> 1250, '' -> None.
+
+    Parsed as a decimal, never through float, so 0.29 is 29 cents exactly.
+    """
+    from decimal import Decimal, InvalidOperation
+
+    text = text.strip().replace(",", "")
+    if not text:
+        return None
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise InvalidInput(f"The {what} must be a number of credits, like 2.50.") from None
+    if not value.is_finite():
+        raise InvalidInput(f"The {what} must be a number of credits, like 2.50.")
+    if value < 0:
+        raise InvalidInput(f"The {what} cannot be negative.")
+    cents = value * 100
+    if cents != cents.to_integral_value():
+        raise InvalidInput(f"The {what} can have at most two decimals.")
+    return int(cents)
+
+
 @dataclass(frozen=True)
 class Posting:
     account_id: int

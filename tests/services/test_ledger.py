@@ -34,3 +34,15 @@ def test_unbalanced_or_float_postings_are_refused(session):
         ledger.post_transaction(session, kind="x", postings=[ledger.Posting(acc, 5)], actor_id=None)
     with pytest.raises(TypeError):
         ledger.post_transaction(session, kind="x", postings=[ledger.Posting(acc, 0.5)], actor_id=None)
+
+
+@pytest.mark.parametrize(("text", "cents"), [("2.50", 250), ("0.29", 29), ("", None), (" 1,000 ", 100000),
+                                             ("0", 0)])
+def test_parse_credits(text, cents):
+    assert ledger.parse_credits(text, "price") == cents
+
+
+@pytest.mark.parametrize("text", ["abc", "-1", "1.005", "nan", "inf"])
+def test_parse_credits_refuses(text):
+    with pytest.raises(InvalidInput):
+        ledger.parse_credits(text, "price")
