@@ -347,6 +347,9 @@ def run_size(n: int, args: argparse.Namespace) -> None:
             seconds=round(build_s, 2),
             rss_mb=rss_mb(),
             rss_growth_mb=round(rss_mb() - before, 1),
+            index_mb=round(
+                getattr(search.get_index(session), "memory_bytes", lambda: 0)() / 2**20, 1
+            ),
         )
 
         makers = query_makers(info)

@@ -284,6 +284,7 @@ def test_embedded_load_columns_ignores_pairs_of_unknown_images() -> None:
     )
     hits = index.search(IndexQuery())
     assert (hits.image_ids, hits.facets) == ([1, 3], [(7, 1), (8, 1)])
+    assert index.memory_bytes() > 0
 
 
 def test_embedded_rejects_bad_ids() -> None:

@@ -47,6 +47,21 @@ def _bitmap_from(ids: npt.NDArray[Any]) -> BitMap:
     return BitMap(buf)
 
 
+def _dense_codes(label_ids: IntArray) -> tuple[IntArray, IntArray]:
+    """(distinct label ids ascending, each pair's index into them); a lookup table when ids are
+    small (label ids are database ids), which is several times faster than np.unique."""
+    if len(label_ids) == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    low, high = int(label_ids.min()), int(label_ids.max())
+    if low < 0 or high > 50_000_000:
+        distinct, codes = np.unique(label_ids, return_inverse=True)
+        return distinct.astype(np.int64), codes.astype(np.int64)
+    present = np.zeros(high + 1, dtype=bool)
+    present[label_ids] = True
+    lookup = np.cumsum(present, dtype=np.int64) - 1
+    return np.flatnonzero(present).astype(np.int64), lookup[label_ids]
+
+
 def _ids_of(bm: BitMap) -> npt.NDArray[np.uint32]:
     """The ids in ``bm`` as a sorted uint32 array (no Python iteration)."""
     return np.frombuffer(bm.to_array(), dtype=np.uint32)
@@ -104,7 +119,8 @@ class EmbeddedIndex:
         self._sales: IntArray = np.zeros(capacity, dtype=np.int64)
         # each image's own labels: CSR from the last bulk build, overridden by _changed
         self._base_offsets: IntArray = np.zeros(1, dtype=np.int64)
-        self._base_labels: IntArray = np.zeros(0, dtype=np.int64)
+        self._base_codes: npt.NDArray[np.integer[Any]] = np.zeros(0, dtype=np.int16)
+        self._base_label_ids: IntArray = np.zeros(0, dtype=np.int64)
         self._changed: dict[int, tuple[int, ...]] = {}
         # price buckets: bucket b holds prices in [edges[b-1], edges[b]) (open ends at the sides)
         self._edges: IntArray = np.zeros(0, dtype=np.int64)
@@ -131,7 +147,7 @@ class EmbeddedIndex:
             return self._changed[image_id]
         if image_id + 1 < len(self._base_offsets):
             lo, hi = self._base_offsets[image_id], self._base_offsets[image_id + 1]
-            return tuple(int(x) for x in self._base_labels[lo:hi])
+            return tuple(self._base_label_ids[self._base_codes[lo:hi]].tolist())
         return ()
 
     # ----------------------------------------------------------------------------- writes
@@ -186,8 +202,6 @@ class EmbeddedIndex:
             raise ValueError("image columns differ in length")
         if len(ids) and (ids.min() < 0 or ids.max() > MAX_IMAGE_ID):
             raise ValueError(f"image ids must be in 0..{MAX_IMAGE_ID}")
-        if len(np.unique(ids)) != len(ids):
-            raise ValueError("duplicate image ids given to the index")
         pi = np.asarray(pair_image_ids, dtype=np.int64)
         pl = np.asarray(pair_label_ids, dtype=np.int64)
         if len(pi) != len(pl):
@@ -196,54 +210,60 @@ class EmbeddedIndex:
         cap = max(1024, int(ids.max()) + 1 if len(ids) else 0)
         alive_mask = np.zeros(cap, dtype=bool)
         alive_mask[ids] = True
+        if np.count_nonzero(alive_mask) != len(ids):
+            raise ValueError("duplicate image ids given to the index")
+        sorted_ids = np.flatnonzero(alive_mask)
         inside = (pi >= 0) & (pi < cap)
         inside[inside] = alive_mask[pi[inside]]
         pi, pl = pi[inside], pl[inside]
-        # sort pairs by (image, label) and drop duplicates
-        order = np.lexsort((pl, pi))
-        pi, pl = pi[order], pl[order]
-        if len(pi) > 1:
-            distinct = np.empty(len(pi), dtype=bool)
-            distinct[0] = True
-            distinct[1:] = (pi[1:] != pi[:-1]) | (pl[1:] != pl[:-1])
-            pi, pl = pi[distinct], pl[distinct]
+        label_ids, codes = _dense_codes(pl)
+        # one sort of (image, label) keys puts the pairs in image order and exposes duplicates
+        width = max(1, len(label_ids))
+        keys = pi * width + codes
+        keys.sort()
+        if len(keys) > 1:
+            keys = keys[np.concatenate(([True], keys[1:] != keys[:-1]))]
+        pi = keys // width
+        codes = keys - pi * width
+        code_dtype = np.int16 if width < 2**15 else np.int32  # int16 sorts by radix below
 
         with self._lock:
             self._reset(capacity=cap)
             self._price[ids] = price_col
             self._created[ids] = created_col
             self._sales[ids] = sales_col
-            self._alive = _bitmap_from(np.sort(ids))
+            self._alive = _bitmap_from(sorted_ids)
 
             offsets = np.zeros(cap + 1, dtype=np.int64)
             np.cumsum(np.bincount(pi, minlength=cap), out=offsets[1:])
-            self._base_offsets, self._base_labels = offsets, pl
+            self._base_offsets = offsets
+            self._base_codes = codes.astype(code_dtype)
+            self._base_label_ids = label_ids
 
             # per-label bitmaps: a stable sort by label keeps the image ids ascending in each run
-            if len(pl):
-                label_ids, codes = np.unique(pl, return_inverse=True)
-                code_dtype = np.int16 if len(label_ids) < 2**15 else np.int64  # radix sort
-                by_label = np.argsort(codes.astype(code_dtype), kind="stable")
+            if len(keys):
+                by_label = np.argsort(self._base_codes, kind="stable")
                 sorted_images = pi[by_label]
-                bounds = np.concatenate(([0], np.cumsum(np.bincount(codes))))
-                for i, label_id in enumerate(label_ids.tolist()):
-                    run = sorted_images[bounds[i] : bounds[i + 1]]
-                    self._labels[label_id] = _bitmap_from(run)
+                bounds = np.concatenate(([0], np.cumsum(np.bincount(codes, minlength=width))))
+                for code, label_id in enumerate(label_ids.tolist()):
+                    run = sorted_images[bounds[code] : bounds[code + 1]]
+                    if len(run):
+                        self._labels[label_id] = _bitmap_from(run)
 
-            self._build_buckets(ids)
+            self._build_buckets(sorted_ids)
 
     def _build_buckets(self, ids: IntArray) -> None:
         if len(ids) == 0 or self._price_buckets == 1:
             self._edges = np.zeros(0, dtype=np.int64)
             self._buckets = [BitMap(self._alive)]
             return
-        prices = self._price[ids]
+        prices = self._price[ids]  # ids are sorted
         qs = np.linspace(0, 1, self._price_buckets + 1)[1:-1]
         edges = np.unique(np.quantile(prices, qs, method="higher").astype(np.int64))
         edges = edges[edges > prices.min()]  # bucket 0 would be empty otherwise
         self._edges = edges
-        ordered = np.sort(ids)
-        which = np.searchsorted(edges, self._price[ordered], side="right")
+        ordered = ids
+        which = np.searchsorted(edges, prices, side="right")
         by_bucket = np.argsort(which, kind="stable")
         bounds = np.concatenate(([0], np.cumsum(np.bincount(which, minlength=len(edges) + 1))))
         members = ordered[by_bucket]
@@ -412,6 +432,30 @@ class EmbeddedIndex:
         return [(-neg_id, count) for count, neg_id in best]
 
     # ----------------------------------------------------------------------------- misc
+    def memory_bytes(self) -> int:
+        """About how much memory the index holds (arrays plus bitmap containers)."""
+        with self._lock:
+            arrays = (
+                self._price,
+                self._created,
+                self._sales,
+                self._base_offsets,
+                self._base_codes,
+                self._base_label_ids,
+                self._edges,
+            )
+            bitmaps = [self._alive, *self._labels.values(), *self._buckets]
+            total = sum(a.nbytes for a in arrays)
+            for bm in bitmaps:
+                stats = bm.get_statistics()
+                total += (
+                    16 * stats["n_containers"]
+                    + stats["n_bytes_array_containers"]
+                    + stats["n_bytes_run_containers"]
+                    + stats["n_bytes_bitset_containers"]
+                )
+            return total + 200 * len(self._changed)  # a dict entry and a small tuple each
+
     def label_counts(self, label_ids: Sequence[int]) -> dict[int, int]:
         """How many indexed images carry each label (diagnostics and tests)."""
         with self._lock:

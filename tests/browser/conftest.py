@@ -1,0 +1,116 @@
+"""Browser tests: the real app (prod build, one port, its own data folder) driven by Chromium.
+
+- ``running_app`` / ``app_url``: the app, started once per session (tests/browser/server.py).
+- ``browser``: Debian's Chromium through Playwright (never `playwright install`).
+- ``page``: a fresh context per test (1400x900, 30 s timeout); ``new_page()`` opens another
+  context, for a second person in the same test.
+- ``shot(page, name)``: a full-page screenshot in test-artifacts/screenshots/<name>.png.
+- ``app_services``: LabelHub's services in this process, on the app's database (fast setup).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from pathlib import Path
+
+import pytest
+
+from tests.browser.server import REPO_ROOT, RunningApp, running_app, services_env
+
+SCREENSHOTS = REPO_ROOT / "test-artifacts" / "screenshots"
+VIEWPORT = {"width": 1400, "height": 900}
+DEFAULT_TIMEOUT_MS = 30_000
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+# Reflex calls these hooks (window.__reflex_otel) when its websocket connects or drops. Once it
+# has connected, React has hydrated the page: clicks reach their handlers and events are sent.
+SOCKET_PROBE = """
+window.__lhSocket = false;
+window.__reflex_otel = Object.assign(window.__reflex_otel || {}, {
+  onSocketConnect() { window.__lhSocket = true; },
+  onSocketDisconnect() { window.__lhSocket = false; },
+});
+"""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(str(item.path)).parents:
+            item.add_marker(pytest.mark.browser)
+
+
+def chromium_path() -> str | None:
+    for candidate in (os.environ.get("LABELHUB_CHROMIUM"), "/usr/bin/chromium", shutil.which("chromium"),
+                      shutil.which("chromium-browser")):
+        if candidate and Path(candidate).exists():
+            return candidate
+    return None
+
+
+@pytest.fixture(scope="session")
+def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp]:
+    with running_app(tmp_path_factory.mktemp("app-data")) as app:
+        yield app
+
+
+@pytest.fixture(scope="session")
+def app_url(running: RunningApp) -> str:
+    return running.url
+
+
+@pytest.fixture(scope="session")
+def browser():  # type: ignore[no-untyped-def]
+    executable = chromium_path()
+    if executable is None:
+        pytest.skip("Chromium is not installed (make browser-deps installs Debian's chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, headless=True)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def new_page(browser, app_url: str):  # type: ignore[no-untyped-def]
+    """Open a page in a new browser context (a new person: own cookies); closed after the test."""
+    contexts = []
+
+    def make():  # type: ignore[no-untyped-def]
+        context = browser.new_context(base_url=app_url, viewport=VIEWPORT, accept_downloads=True)
+        context.set_default_timeout(DEFAULT_TIMEOUT_MS)
+        context.add_init_script(SOCKET_PROBE)
+        contexts.append(context)
+        return context.new_page()
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def page(new_page):  # type: ignore[no-untyped-def]
+    return new_page()
+
+
+@pytest.fixture
+def shot() -> Callable[..., Path]:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+
+    def take(page, name: str) -> Path:  # type: ignore[no-untyped-def]
+        path = SCREENSHOTS / f"{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+    return take
+
+
+@pytest.fixture
+def app_services(running: RunningApp) -> Callable[[], AbstractContextManager[None]]:
+    """``with app_services(): ...`` runs LabelHub services against the running app's database."""
+    return lambda: services_env(running.data_dir)
