@@ -10,6 +10,7 @@ PROJECTS = "/projects"
 PROJECT = "/projects/[project_id]"
 PURCHASES = "/purchases"
 IMAGE = "/images/[image_id]"
+LABELS = "/labels"
 
 
 def project(project_id: str) -> str:

@@ -37,6 +37,7 @@ def navbar() -> rx.Component:
             logo(),
             rx.hstack(
                 _nav_link("Market", routes.MARKET, "store"),
+                _nav_link("Labels", routes.LABELS, "tags"),
                 rx.cond(AuthState.is_producer, rx.fragment(
                     _nav_link("Upload", routes.UPLOAD, "upload"),
                     _nav_link("Dashboard", routes.DASHBOARD, "layout-dashboard"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from dataclasses import dataclass
 from collections.abc import Iterable
 
 from sqlmodel import Session, col, func, select
@@ -162,3 +163,32 @@ def all_label_names(session: Session, *, limit: int = 2000) -> list[str]:
         select(Label.name).outerjoin(usage, usage.c.label_id == Label.id)
         .order_by(func.coalesce(usage.c.n, 0).desc(), Label.name).limit(limit)
     ))
+
+
+@dataclass(frozen=True)
+class TaxonomyNode:
+    name: str
+    images: int  # images carrying this label itself
+    children: list[TaxonomyNode]
+
+    @property
+    def total_images(self) -> int:
+        return self.images + sum(c.total_images for c in self.children)
+
+
+def taxonomy(session: Session) -> list[TaxonomyNode]:
+    """The whole label tree, roots sorted by name, with how many images carry each label."""
+    usage = dict(session.exec(
+        select(ImageLabel.label_id, func.count()).group_by(ImageLabel.label_id)
+    ).all())
+    rows = session.exec(select(Label.id, Label.name, Label.parent_id)).all()
+    children: dict[int | None, list[tuple[int, str]]] = defaultdict(list)
+    for label_id, name, parent_id in rows:
+        children[parent_id].append((label_id, name))  # type: ignore[arg-type]
+
+    def build(label_id: int, name: str, seen: frozenset[int]) -> TaxonomyNode:
+        kids = [build(k, n, seen | {label_id}) for k, n in sorted(children.get(label_id, []), key=lambda x: x[1])
+                if k not in seen]
+        return TaxonomyNode(name, int(usage.get(label_id, 0)), kids)
+
+    return [build(i, n, frozenset()) for i, n in sorted(children.get(None, []), key=lambda x: x[1])]

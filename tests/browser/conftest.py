@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 from collections.abc import Callable, Iterator
@@ -23,18 +24,54 @@ from tests.browser.server import REPO_ROOT, RunningApp, running_app, services_en
 SCREENSHOTS = REPO_ROOT / "test-artifacts" / "screenshots"
 VIEWPORT = {"width": 1400, "height": 900}
 DEFAULT_TIMEOUT_MS = 30_000
+EXPECT_TIMEOUT_MS = 15_000  # assertions wait for the app this long (Playwright's default is 5 s)
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 # Reflex calls these hooks (window.__reflex_otel) when its websocket connects or drops. Once it
 # has connected, React has hydrated the page: clicks reach their handlers and events are sent.
+# The WebSocket wrapper counts events sent to the server and their final answers, so a test can
+# wait until the app is idle (flows.wait_idle) instead of sleeping.
 SOCKET_PROBE = """
 window.__lhSocket = false;
+window.__lhPending = 0;
+window.__lhLastFrame = performance.now();
 window.__reflex_otel = Object.assign(window.__reflex_otel || {}, {
   onSocketConnect() { window.__lhSocket = true; },
-  onSocketDisconnect() { window.__lhSocket = false; },
+  onSocketDisconnect() { window.__lhSocket = false; window.__lhPending = 0; },
 });
+(() => {
+  const Native = window.WebSocket;
+  class Probe extends Native {
+    constructor(...args) {
+      super(...args);
+      this.addEventListener("message", (e) => {
+        window.__lhLastFrame = performance.now();
+        if (typeof e.data === "string" && e.data.includes('"final":true')) {
+          window.__lhPending = Math.max(0, window.__lhPending - 1);
+        }
+      });
+    }
+    send(data) {
+      window.__lhLastFrame = performance.now();
+      if (typeof data === "string" && data.startsWith('42/_event,["event"')) window.__lhPending += 1;
+      return super.send(data);
+    }
+  }
+  window.WebSocket = Probe;
+})();
 """
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
+    report = yield
+    if report.when == "call":
+        item.stash[_FAILED] = report.failed
+    return report
+
+
+_FAILED = pytest.StashKey[bool]()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -68,7 +105,9 @@ def browser():  # type: ignore[no-untyped-def]
     executable = chromium_path()
     if executable is None:
         pytest.skip("Chromium is not installed (make browser-deps installs Debian's chromium)")
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=EXPECT_TIMEOUT_MS)
 
     with sync_playwright() as pw:
         chromium = pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, headless=True)
@@ -77,8 +116,11 @@ def browser():  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def new_page(browser, app_url: str):  # type: ignore[no-untyped-def]
-    """Open a page in a new browser context (a new person: own cookies); closed after the test."""
+def new_page(browser, app_url: str, request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
+    """Open a page in a new browser context (a new person: own cookies); closed after the test.
+
+    When the test fails, each of its pages is saved as screenshots/FAILED-<test>-<n>.png.
+    """
     contexts = []
 
     def make():  # type: ignore[no-untyped-def]
@@ -89,6 +131,13 @@ def new_page(browser, app_url: str):  # type: ignore[no-untyped-def]
         return context.new_page()
 
     yield make
+    if request.node.stash.get(_FAILED, False):
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        for n, context in enumerate(contexts):
+            for page in context.pages:
+                with contextlib.suppress(Exception):
+                    page.screenshot(path=str(SCREENSHOTS / f"FAILED-{request.node.name}-{n}.png"),
+                                    full_page=True)
     for context in contexts:
         context.close()
 

@@ -33,6 +33,7 @@ _SKIP_TOP = {".git", ".venv", ".web", ".states", ".cache", "tools", "data", "upl
              "bench", "docs", "test-artifacts", "inference_worker", ".pytest_cache", ".ruff_cache",
              ".mypy_cache", ".env"}
 _SKIP_ANY = shutil.ignore_patterns("__pycache__", "*.pyc", "*.db", "*.db-wal", "*.db-shm", "*.egg-info")
+_SKIP_SUFFIX = (".egg-info",)
 
 
 def reflex_env(repo_root: Path = REPO_ROOT) -> dict[str, str]:
@@ -67,7 +68,7 @@ def _sync_sources(dest: Path) -> None:
         else:
             entry.unlink()
     for entry in REPO_ROOT.iterdir():
-        if entry.name in _SKIP_TOP:
+        if entry.name in _SKIP_TOP or entry.name.endswith(_SKIP_SUFFIX):
             continue
         if entry.is_dir():
             shutil.copytree(entry, dest / entry.name, ignore=_SKIP_ANY, symlinks=True)
@@ -165,10 +166,9 @@ def running_app(data_dir: Path | None = None, *, extra_env: dict[str, str] | Non
             data_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="labelhub-data-")))
         data_dir.mkdir(parents=True, exist_ok=True)
         root = stack.enter_context(app_root())
-        env = reflex_env()
+        env = {k: v for k, v in reflex_env().items() if not k.startswith("LABELHUB_")}
         env.update(extra_env or {})
         env["LABELHUB_DATA_DIR"] = str(data_dir)
-        env.pop("LABELHUB_DATABASE_URL", None)
         env["PYTHONPATH"] = str(root)
         migrate(data_dir, root, env)
         port = free_port()

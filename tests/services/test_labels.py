@@ -70,3 +70,15 @@ def test_autocomplete_prefix_first_then_contains_most_used_first(session):
     assert got[: len(prefix)] == prefix  # prefix matches before containing ones ("bicycle" has no "ca")
     assert labels.suggest_labels(session, prefix="") == []
     assert labels.suggest_labels(session, prefix="%") == []
+
+
+def test_taxonomy_tree_with_counts(session):
+    producer = make_user(session, "producer")
+    labels.create_label(session, actor=producer, name="poodle", parent="dog")
+    make_image(session, producer, labels=("poodle",))
+    make_image(session, producer, labels=("dog", "brand new"))
+    tree = {n.name: n for n in labels.taxonomy(session)}
+    assert len(tree["vehicle"].children) == 8 and "brand new" in tree
+    dog = next(c for c in tree["animal"].children if c.name == "dog")
+    assert (dog.images, dog.total_images, [c.name for c in dog.children]) == (1, 2, ["poodle"])
+    assert tree["animal"].total_images == 2
