@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))  # for tests.images when run as a script
 
 
 def emit(**fields: Any) -> None:
-    print(json.dumps({"bench": "download", **fields}), flush=True)  # noqa: T201
+    print(json.dumps({"bench": "download", **fields}), flush=True)
 
 
 def seed(data_dir: Path, count: int) -> dict[str, Any]:
@@ -169,7 +169,7 @@ def main() -> None:
     parser.add_argument("--seed-into", type=Path, help=argparse.SUPPRESS)  # the child's job
     args = parser.parse_args()
     if args.seed_into:
-        print(json.dumps(seed(args.seed_into, args.images)))  # noqa: T201
+        print(json.dumps(seed(args.seed_into, args.images)))
         return
     data_dir = Path(tempfile.mkdtemp(prefix="labelhub-bench-download-"))
     try:

@@ -30,24 +30,51 @@ def main() -> None:
     from tests.images import make_jpeg
 
     upgrade()
-    files = [images.UploadedFile(f"bench-{i}.jpg", make_jpeg(640, 480, seed=i)) for i in range(args.images)]
+    files = [
+        images.UploadedFile(f"bench-{i}.jpg", make_jpeg(640, 480, seed=i))
+        for i in range(args.images)
+    ]
     with session_scope() as session:
-        producer = accounts.sign_up(session, email="bench@example.com", password="benchmark-pw",
-                                    roles=["producer"])
+        producer = accounts.sign_up(
+            session, email="bench@example.com", password="benchmark-pw", roles=["producer"]
+        )
         # warm up imports and caches on a file that is not counted
-        images.ingest_images(session, actor=producer, price_cents=1, licence="standard",
-                             files=[images.UploadedFile("warm.jpg", make_jpeg(640, 480, seed=10**6))])
+        images.ingest_images(
+            session,
+            actor=producer,
+            price_cents=1,
+            licence="standard",
+            files=[images.UploadedFile("warm.jpg", make_jpeg(640, 480, seed=10**6))],
+        )
         started = time.perf_counter()
         ok = 0
         for f in files:
-            [r] = images.ingest_images(session, actor=producer, files=[f], labels=["dog", "street"],
-                                       price_cents=199, licence="standard")
+            [r] = images.ingest_images(
+                session,
+                actor=producer,
+                files=[f],
+                labels=["dog", "street"],
+                price_cents=199,
+                licence="standard",
+            )
             ok += r.ok
         elapsed = time.perf_counter() - started
     mb = sum(len(f.data) for f in files) / 1e6
-    print(json.dumps({"bench": "ingest", "images": args.images, "landed": ok, "seconds": round(elapsed, 2),
-                      "images_per_s": round(args.images / elapsed, 1), "ms_per_image": round(elapsed * 1000 / args.images, 2),
-                      "mb_in": round(mb, 1), "size": "640x480 JPEG", "cpus": os.cpu_count()}))
+    print(
+        json.dumps(
+            {
+                "bench": "ingest",
+                "images": args.images,
+                "landed": ok,
+                "seconds": round(elapsed, 2),
+                "images_per_s": round(args.images / elapsed, 1),
+                "ms_per_image": round(elapsed * 1000 / args.images, 2),
+                "mb_in": round(mb, 1),
+                "size": "640x480 JPEG",
+                "cpus": os.cpu_count(),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -50,7 +50,7 @@ THREE_YEARS_US = 3 * 365 * 86_400 * 1_000_000
 
 
 def emit(**fields: Any) -> None:
-    print(json.dumps(fields), flush=True)  # noqa: T201 (a bench prints its figures)
+    print(json.dumps(fields), flush=True)
 
 
 def rss_mb() -> float:
@@ -420,7 +420,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.seed_only:
         path = Path(args.out_dir) / f"search-{args.seed_only}.db"
-        print(json.dumps(seed(path, args.seed_only, args.seed)))  # noqa: T201
+        print(json.dumps(seed(path, args.seed_only, args.seed)))
         return
     emit(
         step="env",

@@ -6,7 +6,9 @@ import sys
 
 
 def main() -> int:
-    sys.stderr.write("The inference worker arrives with the auto-labelling issue; nothing to run yet.\n")
+    sys.stderr.write(
+        "The inference worker arrives with the auto-labelling issue; nothing to run yet.\n"
+    )
     return 0
 
 

@@ -21,8 +21,13 @@ console = Console()
 
 
 def _progress() -> Progress:
-    return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TimeElapsedColumn(), console=console)
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    )
 
 
 @app.command()
@@ -50,9 +55,12 @@ def demo(
             console.print("The database already has data; no demo data added.")
             return
         with _progress() as progress:
-            task = progress.add_task("Uploading demo images", total=generated + len(demo_service.SAMPLE_PHOTOS))
-            report = demo_service.seed_demo(session, generated=generated,
-                                            progress=lambda n: progress.advance(task, n))
+            task = progress.add_task(
+                "Uploading demo images", total=generated + len(demo_service.SAMPLE_PHOTOS)
+            )
+            report = demo_service.seed_demo(
+                session, generated=generated, progress=lambda n: progress.advance(task, n)
+            )
     table = Table(title="Demo accounts")
     for col in ("email", "password", "roles"):
         table.add_column(col)
@@ -86,12 +94,18 @@ def export(
         user = session.exec(select(User).where(User.email == email.strip().lower())).first()
         if user is None:
             raise typer.BadParameter(f"no account with email {email}")
-        row = session.exec(select(Project).where(Project.owner_id == user.id,
-                                                 (Project.public_id == project) | (Project.name == project))).first()
+        row = session.exec(
+            select(Project).where(
+                Project.owner_id == user.id,
+                (Project.public_id == project) | (Project.name == project),
+            )
+        ).first()
         project_id = row.public_id if row else project
         try:
             with out.open("wb") as fh:
-                summary = exports.write_project_zip(session, actor=user, project_id=project_id, out=fh)
+                summary = exports.write_project_zip(
+                    session, actor=user, project_id=project_id, out=fh
+                )
         except LabelHubError as exc:
             out.unlink(missing_ok=True)
             console.print(f"[red]{exc.message}[/red]")

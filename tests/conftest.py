@@ -43,7 +43,9 @@ def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def settings(tmp_path: Path, template_db: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
+def settings(
+    tmp_path: Path, template_db: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Settings]:
     data_dir = tmp_path / "data"
     data_dir.mkdir()
     shutil.copy(template_db, data_dir / "labelhub.db")

@@ -16,8 +16,13 @@ PASSWORD = "correct horse battery"
 
 def make_user(session: Session, *roles: str, email: str | None = None) -> User:
     n = next(_seq)
-    return accounts.sign_up(session, email=email or f"user{n}@example.com", password=PASSWORD,
-                            roles=list(roles or ("consumer",)), display_name=f"User {n}")
+    return accounts.sign_up(
+        session,
+        email=email or f"user{n}@example.com",
+        password=PASSWORD,
+        roles=list(roles or ("consumer",)),
+        display_name=f"User {n}",
+    )
 
 
 def make_image(
@@ -33,9 +38,12 @@ def make_image(
     n = next(_seq)
     seed = n * 7919 if seed is None else seed
     [result] = images.ingest_images(
-        session, actor=owner,
+        session,
+        actor=owner,
         files=[images.UploadedFile(name or f"photo-{n}.jpg", make_jpeg(320, 240, seed=seed))],
-        labels=labels, price_cents=price_cents, licence=licence,
+        labels=labels,
+        price_cents=price_cents,
+        licence=licence,
     )
     assert result.ok, result.message
     return images.get_image(session, result.image_id)  # type: ignore[arg-type]

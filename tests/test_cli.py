@@ -25,17 +25,28 @@ def test_migrate_demo_reindex_export_sweep_check(settings, session, tmp_path):
 
     r = runner.invoke(app, ["reindex"])
     assert r.exit_code == 0 and "Indexed" in r.output
-    assert search.search_market(session, query=search.MarketQuery()).total == len(session.exec(select(Image)).all())
+    assert search.search_market(session, query=search.MarketQuery()).total == len(
+        session.exec(select(Image)).all()
+    )
 
     consumer = session.exec(select(User).where(User.email == "consumer@demo.labelhub")).one()
     project = session.exec(select(Project).where(Project.owner_id == consumer.id)).one()
     out = tmp_path / "ds.zip"
-    r = runner.invoke(app, ["export", project.name, "--out", str(out), "--as", "consumer@demo.labelhub"])
+    r = runner.invoke(
+        app, ["export", project.name, "--out", str(out), "--as", "consumer@demo.labelhub"]
+    )
     assert r.exit_code == 1 and "Nothing to download" in r.output and not out.exists()
     some = session.exec(select(Image).limit(2)).all()
-    market.buy_images(session, buyer=consumer, project_id=project.public_id,
-                      image_ids=[i.public_id for i in some], idempotency_key="cli")
-    r = runner.invoke(app, ["export", project.name, "--out", str(out), "--as", "consumer@demo.labelhub"])
+    market.buy_images(
+        session,
+        buyer=consumer,
+        project_id=project.public_id,
+        image_ids=[i.public_id for i in some],
+        idempotency_key="cli",
+    )
+    r = runner.invoke(
+        app, ["export", project.name, "--out", str(out), "--as", "consumer@demo.labelhub"]
+    )
     assert r.exit_code == 0, r.output
     assert sum(n.startswith("images/") for n in zipfile.ZipFile(out).namelist()) == 2
 

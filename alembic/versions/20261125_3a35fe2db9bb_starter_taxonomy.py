@@ -4,6 +4,7 @@ Revision ID: 3a35fe2db9bb
 Revises: d6d32e684248
 Create Date: 2026-11-25 14:44:10.861145
 """
+
 from collections.abc import Sequence
 
 import sqlalchemy as sa
@@ -13,8 +14,8 @@ from alembic import op
 
 import labelhub_app.models._base
 
-revision: str = '3a35fe2db9bb'
-down_revision: str | None = 'd6d32e684248'
+revision: str = "3a35fe2db9bb"
+down_revision: str | None = "d6d32e684248"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -39,15 +40,19 @@ def upgrade() -> None:
     coco_ids = {name: cid for cid, name, _ in COCO_CATEGORIES}
     for sup in SUPERCATEGORIES:
         if sup not in existing:
-            conn.execute(labels.insert().values(name=sup, parent_id=None, coco_id=coco_ids.get(sup),
-                                                created_at=now))
+            conn.execute(
+                labels.insert().values(
+                    name=sup, parent_id=None, coco_id=coco_ids.get(sup), created_at=now
+                )
+            )
             existing.add(sup)
     ids = {name: lid for lid, name in conn.execute(sa.select(labels.c.id, labels.c.name))}
     for cid, name, sup in COCO_CATEGORIES:
         if name in existing:
             continue
-        conn.execute(labels.insert().values(name=name, parent_id=ids[sup], coco_id=cid,
-                                            created_at=now))
+        conn.execute(
+            labels.insert().values(name=name, parent_id=ids[sup], coco_id=cid, created_at=now)
+        )
 
 
 def downgrade() -> None:

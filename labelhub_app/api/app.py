@@ -20,18 +20,30 @@ from labelhub_app.errors import Forbidden, LabelHubError, NotAuthenticated, NotF
 from labelhub_app.models import STATUS_ON_SALE, User
 from labelhub_app.services import accounts, exports, images, labels
 
-api = FastAPI(title="LabelHub API", version="1", openapi_url="/api/v1/openapi.json",
-              docs_url=None, redoc_url=None)
+api = FastAPI(
+    title="LabelHub API",
+    version="1",
+    openapi_url="/api/v1/openapi.json",
+    docs_url=None,
+    redoc_url=None,
+)
 v1 = APIRouter(prefix="/api/v1")
 
-_STATUS = {"not_found": 404, "forbidden": 403, "not_authenticated": 401, "conflict": 409,
-           "invalid_input": 422}
+_STATUS = {
+    "not_found": 404,
+    "forbidden": 403,
+    "not_authenticated": 401,
+    "conflict": 409,
+    "invalid_input": 422,
+}
 
 
 @api.exception_handler(LabelHubError)
 async def _domain_error(_request: Request, exc: LabelHubError) -> JSONResponse:
-    return JSONResponse({"error": {"code": exc.code, "message": exc.message}},
-                        status_code=_STATUS.get(exc.code, 400))
+    return JSONResponse(
+        {"error": {"code": exc.code, "message": exc.message}},
+        status_code=_STATUS.get(exc.code, 400),
+    )
 
 
 def _token(request: Request) -> str:
@@ -63,8 +75,9 @@ def thumbnail(image_id: str, size: int) -> Response:
         raise NotFound("No such thumbnail size.")
     with store.open(key) as fh:
         data = fh.read()
-    return Response(data, media_type="image/jpeg",
-                    headers={"Cache-Control": "public, max-age=86400, immutable"})
+    return Response(
+        data, media_type="image/jpeg", headers={"Cache-Control": "public, max-age=86400, immutable"}
+    )
 
 
 @v1.get("/images/{image_id}/private-thumb/{size}")
@@ -96,9 +109,14 @@ def original(image_id: str, request: Request) -> StreamingResponse:
             while block := fh.read(1 << 20):
                 yield block
 
-    return StreamingResponse(chunks(), media_type="application/octet-stream", headers={
-        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}",
-        "Cache-Control": "private"})
+    return StreamingResponse(
+        chunks(),
+        media_type="application/octet-stream",
+        headers={
+            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}",
+            "Cache-Control": "private",
+        },
+    )
 
 
 @v1.get("/projects/{project_id}/download")
@@ -124,8 +142,11 @@ def download_project(project_id: str, request: Request) -> StreamingResponse:
         finally:
             session_cm.__exit__(None, None, None)
 
-    return StreamingResponse(body(), media_type="application/zip", headers={
-        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}"})
+    return StreamingResponse(
+        body(),
+        media_type="application/zip",
+        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}"},
+    )
 
 
 @v1.get("/labels/suggest")
@@ -134,10 +155,14 @@ def suggest(q: str = "", limit: int = 8) -> dict[str, list[str]]:
         return {"labels": labels.suggest_labels(session, prefix=q, limit=max(1, min(limit, 50)))}
 
 
-@v1.api_route("/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
+@v1.api_route(
+    "/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False
+)
 def not_found(rest: str) -> JSONResponse:
-    return JSONResponse({"error": {"code": "not_found", "message": f"No API route /api/v1/{rest}."}},
-                        status_code=404)
+    return JSONResponse(
+        {"error": {"code": "not_found", "message": f"No API route /api/v1/{rest}."}},
+        status_code=404,
+    )
 
 
 api.include_router(v1)

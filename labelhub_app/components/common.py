@@ -15,28 +15,43 @@ def money(cents: rx.Var[int] | int) -> rx.Var[str] | str:
 def error_callout(message: rx.Var[str], **props) -> rx.Component:  # type: ignore[no-untyped-def]
     return rx.cond(
         message != "",
-        rx.callout(message, icon="triangle-alert", color_scheme="red", role="alert", width="100%", **props),
+        rx.callout(
+            message, icon="triangle-alert", color_scheme="red", role="alert", width="100%", **props
+        ),
     )
 
 
 def info_callout(message: rx.Var[str], **props) -> rx.Component:  # type: ignore[no-untyped-def]
     return rx.cond(
         message != "",
-        rx.callout(message, icon="circle-check", color_scheme="green", role="status", width="100%", **props),
+        rx.callout(
+            message, icon="circle-check", color_scheme="green", role="status", width="100%", **props
+        ),
     )
 
 
-def empty_state(icon: str, title: str, text: str, action: rx.Component | None = None) -> rx.Component:
+def empty_state(
+    icon: str, title: str, text: str, action: rx.Component | None = None
+) -> rx.Component:
     return rx.center(
         rx.vstack(
-            rx.center(rx.icon(icon, size=28, color="var(--accent-9)"), width="56px", height="56px",
-                      border_radius="16px", background="var(--accent-a3)"),
+            rx.center(
+                rx.icon(icon, size=28, color="var(--accent-9)"),
+                width="56px",
+                height="56px",
+                border_radius="16px",
+                background="var(--accent-a3)",
+            ),
             rx.heading(title, size="4"),
             rx.text(text, color_scheme="gray", text_align="center", max_width="380px"),
             action or rx.fragment(),
-            align="center", spacing="3",
+            align="center",
+            spacing="3",
         ),
-        padding="4em 1em", width="100%", border="1px dashed var(--gray-a6)", border_radius="16px",
+        padding="4em 1em",
+        width="100%",
+        border="1px dashed var(--gray-a6)",
+        border_radius="16px",
         background="var(--color-panel-solid)",
     )
 
@@ -44,27 +59,44 @@ def empty_state(icon: str, title: str, text: str, action: rx.Component | None = 
 def stat_card(label: str, value: rx.Var | str, icon: str, hint: rx.Var | str = "") -> rx.Component:
     return rx.card(
         rx.hstack(
-            rx.center(rx.icon(icon, size=20, color="var(--accent-11)"), width="40px", height="40px",
-                      border_radius="10px", background="var(--accent-a3)"),
+            rx.center(
+                rx.icon(icon, size=20, color="var(--accent-11)"),
+                width="40px",
+                height="40px",
+                border_radius="10px",
+                background="var(--accent-a3)",
+            ),
             rx.vstack(
-                rx.text(label, size="1", color_scheme="gray", weight="medium", text_transform="uppercase",
-                        letter_spacing="0.04em"),
+                rx.text(
+                    label,
+                    size="1",
+                    color_scheme="gray",
+                    weight="medium",
+                    text_transform="uppercase",
+                    letter_spacing="0.04em",
+                ),
                 rx.text(value, size="6", weight="bold"),
                 rx.text(hint, size="1", color_scheme="gray") if hint != "" else rx.fragment(),
                 spacing="0",
             ),
-            spacing="3", align="center",
+            spacing="3",
+            align="center",
         ),
-        size="2", width="100%",
+        size="2",
+        width="100%",
     )
 
 
-def label_chip(name: rx.Var[str] | str, on_remove=None, href: rx.Var[str] | str | None = None) -> rx.Component:  # type: ignore[no-untyped-def]
+def label_chip(
+    name: rx.Var[str] | str, on_remove=None, href: rx.Var[str] | str | None = None
+) -> rx.Component:  # type: ignore[no-untyped-def]
     inner = rx.hstack(
         rx.text(name, size="1"),
         rx.icon("x", size=12, cursor="pointer", on_click=on_remove, aria_label="remove label")
-        if on_remove is not None else rx.fragment(),
-        spacing="1", align="center",
+        if on_remove is not None
+        else rx.fragment(),
+        spacing="1",
+        align="center",
     )
     badge = rx.badge(inner, variant="soft", radius="full", size="2")
     return rx.link(badge, href=href, underline="none") if href is not None else badge
@@ -74,11 +106,25 @@ def pager(page: rx.Var[int], pages: rx.Var[int], on_prev, on_next) -> rx.Compone
     return rx.cond(
         pages > 1,
         rx.hstack(
-            rx.button(rx.icon("chevron-left", size=16), "Previous", variant="soft", on_click=on_prev,
-                      disabled=page <= 1),
+            rx.button(
+                rx.icon("chevron-left", size=16),
+                "Previous",
+                variant="soft",
+                on_click=on_prev,
+                disabled=page <= 1,
+            ),
             rx.text("Page ", page, " of ", pages, size="2", color_scheme="gray"),
-            rx.button("Next", rx.icon("chevron-right", size=16), variant="soft", on_click=on_next,
-                      disabled=page >= pages),
-            justify="center", align="center", spacing="4", width="100%", padding_top="1em",
+            rx.button(
+                "Next",
+                rx.icon("chevron-right", size=16),
+                variant="soft",
+                on_click=on_next,
+                disabled=page >= pages,
+            ),
+            justify="center",
+            align="center",
+            spacing="4",
+            width="100%",
+            padding_top="1em",
         ),
     )

@@ -12,9 +12,19 @@ ACCENT = "indigo"
 
 def _nav_link(text: str, href: str, icon: str) -> rx.Component:
     return rx.link(
-        rx.hstack(rx.icon(icon, size=16), rx.text(text, size="2", weight="medium"), spacing="2", align="center"),
-        href=href, underline="none", color_scheme="gray", high_contrast=True,
-        padding_x="0.6em", padding_y="0.35em", border_radius="8px",
+        rx.hstack(
+            rx.icon(icon, size=16),
+            rx.text(text, size="2", weight="medium"),
+            spacing="2",
+            align="center",
+        ),
+        href=href,
+        underline="none",
+        color_scheme="gray",
+        high_contrast=True,
+        padding_x="0.6em",
+        padding_y="0.35em",
+        border_radius="8px",
         _hover={"background": "var(--gray-a3)"},
     )
 
@@ -22,12 +32,20 @@ def _nav_link(text: str, href: str, icon: str) -> rx.Component:
 def logo() -> rx.Component:
     return rx.link(
         rx.hstack(
-            rx.center(rx.icon("scan-search", size=18, color="white"), width="30px", height="30px",
-                      border_radius="8px", background="linear-gradient(135deg, var(--indigo-9), var(--violet-9))"),
+            rx.center(
+                rx.icon("scan-search", size=18, color="white"),
+                width="30px",
+                height="30px",
+                border_radius="8px",
+                background="linear-gradient(135deg, var(--indigo-9), var(--violet-9))",
+            ),
             rx.heading("LabelHub", size="5", weight="bold", letter_spacing="-0.02em"),
-            spacing="2", align="center",
+            spacing="2",
+            align="center",
         ),
-        href=routes.MARKET, underline="none", color="inherit",
+        href=routes.MARKET,
+        underline="none",
+        color="inherit",
     )
 
 
@@ -38,27 +56,46 @@ def navbar() -> rx.Component:
             rx.hstack(
                 _nav_link("Market", routes.MARKET, "store"),
                 _nav_link("Labels", routes.LABELS, "tags"),
-                rx.cond(AuthState.is_producer, rx.fragment(
-                    _nav_link("Upload", routes.UPLOAD, "upload"),
-                    _nav_link("Dashboard", routes.DASHBOARD, "layout-dashboard"),
-                )),
-                rx.cond(AuthState.is_consumer, rx.fragment(
-                    _nav_link("Projects", routes.PROJECTS, "folder-open"),
-                    _nav_link("Purchases", routes.PURCHASES, "wallet"),
-                )),
-                spacing="1", display=["none", "none", "flex"],
+                rx.cond(
+                    AuthState.is_producer,
+                    rx.fragment(
+                        _nav_link("Upload", routes.UPLOAD, "upload"),
+                        _nav_link("Dashboard", routes.DASHBOARD, "layout-dashboard"),
+                    ),
+                ),
+                rx.cond(
+                    AuthState.is_consumer,
+                    rx.fragment(
+                        _nav_link("Projects", routes.PROJECTS, "folder-open"),
+                        _nav_link("Purchases", routes.PURCHASES, "wallet"),
+                    ),
+                ),
+                spacing="1",
+                display=["none", "none", "flex"],
             ),
             rx.spacer(),
             rx.cond(
                 AuthState.signed_in,
                 rx.menu.root(
-                    rx.menu.trigger(rx.button(
-                        rx.avatar(fallback=AuthState.pseudonym.to(str)[:2].upper(), size="1", radius="full"),
-                        rx.text(AuthState.display_name, size="2"), rx.icon("chevron-down", size=14),
-                        variant="ghost", color_scheme="gray", id="account-menu",
-                    )),
+                    rx.menu.trigger(
+                        rx.button(
+                            rx.avatar(
+                                fallback=AuthState.pseudonym.to(str)[:2].upper(),
+                                size="1",
+                                radius="full",
+                            ),
+                            rx.text(AuthState.display_name, size="2"),
+                            rx.icon("chevron-down", size=14),
+                            variant="ghost",
+                            color_scheme="gray",
+                            id="account-menu",
+                        )
+                    ),
                     rx.menu.content(
-                        rx.menu.item(rx.text("Signed in as ", rx.text.strong(AuthState.pseudonym)), disabled=True),
+                        rx.menu.item(
+                            rx.text("Signed in as ", rx.text.strong(AuthState.pseudonym)),
+                            disabled=True,
+                        ),
                         rx.menu.separator(),
                         rx.menu.item("Profile", on_select=rx.redirect(routes.PROFILE)),
                         rx.menu.item("Sign out", on_select=AuthState.sign_out, color_scheme="red"),
@@ -70,17 +107,30 @@ def navbar() -> rx.Component:
                     spacing="2",
                 ),
             ),
-            align="center", spacing="5", max_width="1280px", margin_x="auto", padding_x="1.5em",
+            align="center",
+            spacing="5",
+            max_width="1280px",
+            margin_x="auto",
+            padding_x="1.5em",
             height="60px",
         ),
-        position="sticky", top="0", z_index="10", width="100%",
+        position="sticky",
+        top="0",
+        z_index="10",
+        width="100%",
         background="color-mix(in srgb, var(--color-background) 85%, transparent)",
-        backdrop_filter="blur(8px)", border_bottom="1px solid var(--gray-a4)",
+        backdrop_filter="blur(8px)",
+        border_bottom="1px solid var(--gray-a4)",
     )
 
 
-def page_frame(*children: rx.Component, title: str | None = None, subtitle: rx.Component | str | None = None,
-               actions: rx.Component | None = None, max_width: str = "1280px") -> rx.Component:
+def page_frame(
+    *children: rx.Component,
+    title: str | None = None,
+    subtitle: rx.Component | str | None = None,
+    actions: rx.Component | None = None,
+    max_width: str = "1280px",
+) -> rx.Component:
     header = rx.fragment()
     if title:
         header = rx.hstack(
@@ -91,11 +141,21 @@ def page_frame(*children: rx.Component, title: str | None = None, subtitle: rx.C
             ),
             rx.spacer(),
             actions or rx.fragment(),
-            width="100%", align="end", margin_bottom="1.25em",
+            width="100%",
+            align="end",
+            margin_bottom="1.25em",
         )
     return rx.box(
         navbar(),
-        rx.box(header, *children, max_width=max_width, margin_x="auto", padding_x="1.5em",
-               padding_y="1.75em", width="100%"),
-        min_height="100vh", background="var(--gray-1)",
+        rx.box(
+            header,
+            *children,
+            max_width=max_width,
+            margin_x="auto",
+            padding_x="1.5em",
+            padding_y="1.75em",
+            width="100%",
+        ),
+        min_height="100vh",
+        background="var(--gray-1)",
     )

@@ -29,8 +29,12 @@ class Image(SQLModel, table=True):
     public_id: str = Field(default_factory=new_uuid, unique=True, index=True, max_length=36)
     owner_id: int = Field(foreign_key="users.id")
     file_name: str = Field(max_length=255)  # as uploaded, cleaned for display
-    upload_sha256: str = Field(unique=True, max_length=64)  # of the uploaded bytes: exact duplicates
-    object_key: str = Field(max_length=128)  # content-addressed key of the stored (cleaned) original
+    upload_sha256: str = Field(
+        unique=True, max_length=64
+    )  # of the uploaded bytes: exact duplicates
+    object_key: str = Field(
+        max_length=128
+    )  # content-addressed key of the stored (cleaned) original
     phash: str = Field(index=True, max_length=16)  # 64-bit perceptual hash, hex
     near_duplicate_of_id: int | None = Field(default=None, foreign_key="images.id")
     width: int
@@ -42,8 +46,12 @@ class Image(SQLModel, table=True):
     status: str = Field(default=STATUS_ON_SALE, max_length=16, index=True)
     sales_count: int = 0
     income_cents: int = 0  # producer's share of all sales, kept with each sale
-    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
-    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
+    updated_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
 
 
 class ImageLabel(SQLModel, table=True):
@@ -53,7 +61,9 @@ class ImageLabel(SQLModel, table=True):
     image_id: int = Field(foreign_key="images.id", primary_key=True)
     label_id: int = Field(foreign_key="labels.id", primary_key=True)
     added_by_id: int | None = Field(default=None, foreign_key="users.id")
-    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
 
 
 class SearchOutbox(SQLModel, table=True):
@@ -67,4 +77,6 @@ class SearchOutbox(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     image_id: int = Field(foreign_key="images.id", index=True)
-    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )

@@ -14,8 +14,12 @@ class Label(SQLModel, table=True):
     __tablename__ = "labels"
 
     id: int | None = Field(default=None, primary_key=True)
-    name: str = Field(unique=True, index=True, max_length=64)  # normalised: lower case, single spaces
+    name: str = Field(
+        unique=True, index=True, max_length=64
+    )  # normalised: lower case, single spaces
     parent_id: int | None = Field(default=None, foreign_key="labels.id", index=True)
     coco_id: int | None = Field(default=None)  # the category id in COCO, for the starter taxonomy
     created_by_id: int | None = Field(default=None, foreign_key="users.id")
-    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )

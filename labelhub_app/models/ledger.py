@@ -37,7 +37,9 @@ class LedgerTransaction(SQLModel, table=True):
     idempotency_key: str | None = Field(default=None, unique=True, max_length=128)
     actor_id: int | None = Field(default=None, foreign_key="users.id", index=True)
     memo: str = Field(default="", max_length=200)
-    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
 
 
 class LedgerEntry(SQLModel, table=True):
@@ -48,4 +50,6 @@ class LedgerEntry(SQLModel, table=True):
     account_id: int = Field(foreign_key="ledger_accounts.id", index=True)
     amount_cents: int
     image_id: int | None = Field(default=None, foreign_key="images.id", index=True)
-    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )

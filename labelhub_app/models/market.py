@@ -18,7 +18,9 @@ class Project(SQLModel, table=True):
     owner_id: int = Field(foreign_key="users.id", index=True)
     name: str = Field(max_length=120)
     archived_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
-    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
 
 
 class ProjectItem(SQLModel, table=True):
@@ -28,7 +30,9 @@ class ProjectItem(SQLModel, table=True):
 
     project_id: int = Field(foreign_key="projects.id", primary_key=True)
     image_id: int = Field(foreign_key="images.id", primary_key=True)
-    added_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    added_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
 
 
 class Purchase(SQLModel, table=True):
@@ -45,4 +49,6 @@ class Purchase(SQLModel, table=True):
     price_cents: int = Field(ge=0)
     licence: str = Field(max_length=32)
     ledger_txn_id: int = Field(foreign_key="ledger_transactions.id", index=True)
-    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )

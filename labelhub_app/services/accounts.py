@@ -19,9 +19,9 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD = 8
 
 _ADJECTIVES = (
-    "amber azure bold brave bright calm clever coral crisp deft eager fleet gentle golden hazel "
-    "jade keen lively lucid mellow misty noble nimble olive quiet rapid rosy sage silver sly "
-    "steady sunny swift tidy vivid warm wise witty zesty"
+    "amber azure bold brave bright calm clever coral crisp deft eager fleet gentle golden "
+    "hazel jade keen lively lucid mellow misty noble nimble olive quiet rapid rosy sage "
+    "silver sly steady sunny swift tidy vivid warm wise witty zesty"
 ).split()
 _ANIMALS = (
     "badger beaver bison crane falcon ferret finch fox gecko heron ibis jackal koala lemur "
@@ -44,8 +44,15 @@ class UserPublic:
 
     @classmethod
     def of(cls, user: User) -> UserPublic:
-        return cls(user.public_id, user.email, user.display_name, user.about, user.pseudonym,
-                   user.roles, user.is_admin)
+        return cls(
+            user.public_id,
+            user.email,
+            user.display_name,
+            user.about,
+            user.pseudonym,
+            user.roles,
+            user.is_admin,
+        )
 
 
 def normalise_email(email: str) -> str:
@@ -64,7 +71,9 @@ def _check_roles(roles: list[str] | tuple[str, ...] | set[str]) -> set[str]:
 
 def _new_pseudonym(session: Session) -> str:
     for _ in range(50):
-        name = f"{secrets.choice(_ADJECTIVES)}-{secrets.choice(_ANIMALS)}-{secrets.randbelow(90) + 10}"
+        name = (
+            f"{secrets.choice(_ADJECTIVES)}-{secrets.choice(_ANIMALS)}-{secrets.randbelow(90) + 10}"
+        )
         if session.exec(select(User.id).where(User.pseudonym == name)).first() is None:
             return name
     return f"labeller-{secrets.token_hex(4)}"
@@ -131,7 +140,9 @@ def sign_in(session: Session, *, email: str, password: str) -> str:
 
 
 def sign_out(session: Session, *, token: str) -> None:
-    row = session.exec(select(AuthSession).where(AuthSession.token_hash == _token_hash(token))).first()
+    row = session.exec(
+        select(AuthSession).where(AuthSession.token_hash == _token_hash(token))
+    ).first()
     if row is not None and row.revoked_at is None:
         row.revoked_at = utcnow()
         session.add(row)
@@ -143,7 +154,9 @@ def user_for_token(session: Session, token: str, *, now: datetime | None = None)
     if not token:
         return None
     now = now or utcnow()
-    row = session.exec(select(AuthSession).where(AuthSession.token_hash == _token_hash(token))).first()
+    row = session.exec(
+        select(AuthSession).where(AuthSession.token_hash == _token_hash(token))
+    ).first()
     if row is None or row.revoked_at is not None or row.expires_at <= now:
         return None
     return session.get(User, row.user_id)

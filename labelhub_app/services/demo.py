@@ -68,7 +68,9 @@ def generated_scene(seed: int, label: str, size: tuple[int, int] = (640, 480)) -
     top = tuple(rnd.randint(60, 200) for _ in range(3))
     bottom = tuple(rnd.randint(20, 120) for _ in range(3))
     img = PILImage.linear_gradient("L").resize((w, h))
-    img = PILImage.composite(PILImage.new("RGB", (w, h), bottom), PILImage.new("RGB", (w, h), top), img)
+    img = PILImage.composite(
+        PILImage.new("RGB", (w, h), bottom), PILImage.new("RGB", (w, h), top), img
+    )
     draw = ImageDraw.Draw(img)
     for _ in range(rnd.randint(3, 7)):
         x, y = rnd.randint(0, w - 40), rnd.randint(h // 3, h - 40)
@@ -96,8 +98,9 @@ def seed_demo(
     for email, roles, name in DEMO_PEOPLE:
         user = session.exec(select(User).where(User.email == email)).first()
         if user is None:
-            user = accounts.sign_up(session, email=email, password=DEMO_PASSWORD, roles=list(roles),
-                                    display_name=name)
+            user = accounts.sign_up(
+                session, email=email, password=DEMO_PASSWORD, roles=list(roles), display_name=name
+            )
         people[email] = user
     producer = people["producer@demo.labelhub"]
     consumer = people["consumer@demo.labelhub"]
@@ -107,14 +110,27 @@ def seed_demo(
     names = [n for _, n, _ in COCO_CATEGORIES]
     for i in range(generated):
         labels = tuple(rnd.sample(names[:24], rnd.randint(1, 3)))
-        files.append((f"scene-{i + 1:03d}.jpg", generated_scene(i, labels[0]), labels,
-                      rnd.choice((50, 99, 120, 200, 350))))
+        files.append(
+            (
+                f"scene-{i + 1:03d}.jpg",
+                generated_scene(i, labels[0]),
+                labels,
+                rnd.choice((50, 99, 120, 200, 350)),
+            )
+        )
     # the real photos last, so that they lead the market's "newest" page
-    files += [(name, data, labels, rnd.choice((150, 250, 400, 900))) for name, data, labels in _sample_photos()]
+    files += [
+        (name, data, labels, rnd.choice((150, 250, 400, 900)))
+        for name, data, labels in _sample_photos()
+    ]
     for name, data, labels, price in files:
         [result] = images.ingest_images(
-            session, actor=producer, files=[UploadedFile(name, data)], labels=labels,
-            price_cents=price, licence=rnd.choice(("standard", "standard", "cc-by-4.0")),
+            session,
+            actor=producer,
+            files=[UploadedFile(name, data)],
+            labels=labels,
+            price_cents=price,
+            licence=rnd.choice(("standard", "standard", "cc-by-4.0")),
         )
         uploaded += result.ok
         refused += not result.ok
@@ -126,5 +142,7 @@ def seed_demo(
 
 
 def database_is_empty(session: Session) -> bool:
-    return session.exec(select(func.count()).select_from(Image)).one() == 0 and \
-        session.exec(select(func.count()).select_from(User)).one() == 0
+    return (
+        session.exec(select(func.count()).select_from(Image)).one() == 0
+        and session.exec(select(func.count()).select_from(User)).one() == 0
+    )

@@ -134,7 +134,9 @@ def ingest_one(
     ).first()
     if existing is not None:
         return IngestResult(
-            name, False, f"{name} is an exact duplicate of an image already on LabelHub.",
+            name,
+            False,
+            f"{name} is an exact duplicate of an image already on LabelHub.",
             duplicate_of=existing.public_id,
         )
     key = original_key(processed.stored_sha256, processed.format)
@@ -166,14 +168,25 @@ def ingest_one(
         session.commit()
     except IntegrityError:
         session.rollback()
-        dup = session.exec(select(Image).where(Image.upload_sha256 == processed.upload_sha256)).first()
-        return IngestResult(name, False, f"{name} is an exact duplicate of an image already on LabelHub.",
-                            duplicate_of=dup.public_id if dup else None)
+        dup = session.exec(
+            select(Image).where(Image.upload_sha256 == processed.upload_sha256)
+        ).first()
+        return IngestResult(
+            name,
+            False,
+            f"{name} is an exact duplicate of an image already on LabelHub.",
+            duplicate_of=dup.public_id if dup else None,
+        )
     message = f"{name} uploaded."
     if near is not None:
         message = f"{name} uploaded; it looks very similar to an image already on LabelHub."
-    return IngestResult(name, True, message, image_id=image.public_id,
-                        near_duplicate_of=near.public_id if near else None)
+    return IngestResult(
+        name,
+        True,
+        message,
+        image_id=image.public_id,
+        near_duplicate_of=near.public_id if near else None,
+    )
 
 
 def ingest_images(
@@ -195,8 +208,14 @@ def ingest_images(
     for upload in files:
         try:
             results.append(
-                ingest_one(session, actor=actor, upload=upload,
-                           labels=[*labels, *upload.labels], price_cents=price_cents, licence=licence)
+                ingest_one(
+                    session,
+                    actor=actor,
+                    upload=upload,
+                    labels=[*labels, *upload.labels],
+                    price_cents=price_cents,
+                    licence=licence,
+                )
             )
         except LabelHubError as exc:
             session.rollback()
@@ -289,12 +308,25 @@ def list_own_images(
     if order is None:
         raise InvalidInput(f"Unknown sort {sort!r}.")
     total = session.exec(select(func.count()).select_from(query.subquery())).one()
-    images = session.exec(query.order_by(*order).offset((page - 1) * per_page).limit(per_page)).all()
+    images = session.exec(
+        query.order_by(*order).offset((page - 1) * per_page).limit(per_page)
+    ).all()
     names = labels_by_image(session, [i.id for i in images])  # type: ignore[misc]
     items = [
-        OwnImageRow(i.public_id, i.file_name, i.created_at, names.get(i.id, []),  # type: ignore[arg-type]
-                    i.price_cents, i.licence, i.status, i.sales_count, i.income_cents,
-                    i.near_duplicate_of_id is not None, i.width, i.height)
+        OwnImageRow(
+            i.public_id,
+            i.file_name,
+            i.created_at,
+            names.get(i.id, []),  # type: ignore[arg-type]
+            i.price_cents,
+            i.licence,
+            i.status,
+            i.sales_count,
+            i.income_cents,
+            i.near_duplicate_of_id is not None,
+            i.width,
+            i.height,
+        )
         for i in images
     ]
     return OwnImagesPage(items, int(total), page, per_page)
@@ -415,18 +447,34 @@ class ImageView:
 def view_image(session: Session, *, public_id: str, viewer: User | None) -> ImageView:
     image = get_image(session, public_id)
     is_own = viewer is not None and viewer.id == image.owner_id
-    owned = viewer is not None and session.exec(
-        select(Purchase.id).where(Purchase.buyer_id == viewer.id, Purchase.image_id == image.id)
-    ).first() is not None
+    owned = (
+        viewer is not None
+        and session.exec(
+            select(Purchase.id).where(Purchase.buyer_id == viewer.id, Purchase.image_id == image.id)
+        ).first()
+        is not None
+    )
     if image.status != STATUS_ON_SALE and not (is_own or owned or (viewer and viewer.is_admin)):
         raise NotFound("This image is no longer offered in the market.")
     owner = session.get(User, image.owner_id)
     labels = labels_by_image(session, [image.id])[image.id]  # type: ignore[index]
     return ImageView(
-        image.public_id, image.file_name, image.width, image.height, image.format, image.size_bytes,
-        image.price_cents, image.licence, LICENCES[image.licence], labels,
-        owner.pseudonym if owner else "unknown", image.created_at, image.status == STATUS_ON_SALE,
-        owned, is_own, image.sales_count,
+        image.public_id,
+        image.file_name,
+        image.width,
+        image.height,
+        image.format,
+        image.size_bytes,
+        image.price_cents,
+        image.licence,
+        LICENCES[image.licence],
+        labels,
+        owner.pseudonym if owner else "unknown",
+        image.created_at,
+        image.status == STATUS_ON_SALE,
+        owned,
+        is_own,
+        image.sales_count,
     )
 
 
@@ -436,6 +484,9 @@ def may_view_original(session: Session, *, image: Image, viewer: User | None) ->
         return False
     if viewer.is_admin or viewer.id == image.owner_id:
         return True
-    return session.exec(
-        select(Purchase.id).where(Purchase.buyer_id == viewer.id, Purchase.image_id == image.id)
-    ).first() is not None
+    return (
+        session.exec(
+            select(Purchase.id).where(Purchase.buyer_id == viewer.id, Purchase.image_id == image.id)
+        ).first()
+        is not None
+    )

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from dataclasses import dataclass
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from sqlmodel import Session, col, func, select
 
@@ -27,7 +27,9 @@ def check_label_name(name: str) -> str:
     if not norm:
         raise InvalidInput("A label cannot be empty.")
     if len(norm) > MAX_LABEL_LENGTH:
-        raise InvalidInput(f"Label {norm[:20]!r}... is too long ({MAX_LABEL_LENGTH} characters at most).")
+        raise InvalidInput(
+            f"Label {norm[:20]!r}... is too long ({MAX_LABEL_LENGTH} characters at most)."
+        )
     if not _ALLOWED.match(norm):
         raise InvalidInput(
             f"Label {norm!r} has characters LabelHub does not allow; use letters, digits, "
@@ -103,11 +105,15 @@ def suggest_labels(session: Session, *, prefix: str, limit: int = 8) -> list[str
     if not text:
         return []
     usage = (
-        select(ImageLabel.label_id, func.count().label("n")).group_by(ImageLabel.label_id).subquery()
+        select(ImageLabel.label_id, func.count().label("n"))
+        .group_by(ImageLabel.label_id)
+        .subquery()
     )
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     rows = session.exec(
-        select(Label.name, func.coalesce(usage.c.n, 0), col(Label.name).startswith(text, escape="\\"))
+        select(
+            Label.name, func.coalesce(usage.c.n, 0), col(Label.name).startswith(text, escape="\\")
+        )
         .outerjoin(usage, usage.c.label_id == Label.id)
         .where(col(Label.name).like(f"%{escaped}%", escape="\\"))
         .order_by(
@@ -158,11 +164,19 @@ def label_path(session: Session, label: Label) -> list[str]:
 
 def all_label_names(session: Session, *, limit: int = 2000) -> list[str]:
     """Names for a browser-side autocomplete list, most used first."""
-    usage = select(ImageLabel.label_id, func.count().label("n")).group_by(ImageLabel.label_id).subquery()
-    return list(session.exec(
-        select(Label.name).outerjoin(usage, usage.c.label_id == Label.id)
-        .order_by(func.coalesce(usage.c.n, 0).desc(), Label.name).limit(limit)
-    ))
+    usage = (
+        select(ImageLabel.label_id, func.count().label("n"))
+        .group_by(ImageLabel.label_id)
+        .subquery()
+    )
+    return list(
+        session.exec(
+            select(Label.name)
+            .outerjoin(usage, usage.c.label_id == Label.id)
+            .order_by(func.coalesce(usage.c.n, 0).desc(), Label.name)
+            .limit(limit)
+        )
+    )
 
 
 @dataclass(frozen=True)
@@ -178,17 +192,20 @@ class TaxonomyNode:
 
 def taxonomy(session: Session) -> list[TaxonomyNode]:
     """The whole label tree, roots sorted by name, with how many images carry each label."""
-    usage = dict(session.exec(
-        select(ImageLabel.label_id, func.count()).group_by(ImageLabel.label_id)
-    ).all())
+    usage = dict(
+        session.exec(select(ImageLabel.label_id, func.count()).group_by(ImageLabel.label_id)).all()
+    )
     rows = session.exec(select(Label.id, Label.name, Label.parent_id)).all()
     children: dict[int | None, list[tuple[int, str]]] = defaultdict(list)
     for label_id, name, parent_id in rows:
         children[parent_id].append((label_id, name))  # type: ignore[arg-type]
 
     def build(label_id: int, name: str, seen: frozenset[int]) -> TaxonomyNode:
-        kids = [build(k, n, seen | {label_id}) for k, n in sorted(children.get(label_id, []), key=lambda x: x[1])
-                if k not in seen]
+        kids = [
+            build(k, n, seen | {label_id})
+            for k, n in sorted(children.get(label_id, []), key=lambda x: x[1])
+            if k not in seen
+        ]
         return TaxonomyNode(name, int(usage.get(label_id, 0)), kids)
 
     return [build(i, n, frozenset()) for i, n in sorted(children.get(None, []), key=lambda x: x[1])]

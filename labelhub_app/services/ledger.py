@@ -82,12 +82,20 @@ def post_transaction(
         raise TypeError("ledger amounts are integer cents")
     if sum(p.amount_cents for p in postings) != 0:
         raise ValueError(f"unbalanced ledger transaction: {postings}")
-    txn = LedgerTransaction(kind=kind, idempotency_key=idempotency_key, actor_id=actor_id, memo=memo)
+    txn = LedgerTransaction(
+        kind=kind, idempotency_key=idempotency_key, actor_id=actor_id, memo=memo
+    )
     session.add(txn)
     session.flush()
     for p in postings:
-        session.add(LedgerEntry(txn_id=txn.id, account_id=p.account_id,  # type: ignore[arg-type]
-                                amount_cents=p.amount_cents, image_id=p.image_id))
+        session.add(
+            LedgerEntry(
+                txn_id=txn.id,
+                account_id=p.account_id,  # type: ignore[arg-type]
+                amount_cents=p.amount_cents,
+                image_id=p.image_id,
+            )
+        )
     session.flush()
     return txn
 
@@ -112,7 +120,9 @@ def income(session: Session, *, user: User) -> int:
 
 
 def _existing(session: Session, key: str) -> LedgerTransaction | None:
-    return session.exec(select(LedgerTransaction).where(LedgerTransaction.idempotency_key == key)).first()
+    return session.exec(
+        select(LedgerTransaction).where(LedgerTransaction.idempotency_key == key)
+    ).first()
 
 
 def top_up(session: Session, *, user: User, amount_cents: int, idempotency_key: str) -> int:
@@ -134,7 +144,9 @@ def top_up(session: Session, *, user: User, amount_cents: int, idempotency_key: 
                 session,
                 kind="topup",
                 postings=[
-                    Posting(account_id(session, kind=ACCOUNT_BALANCE, user_id=user.id), amount_cents),
+                    Posting(
+                        account_id(session, kind=ACCOUNT_BALANCE, user_id=user.id), amount_cents
+                    ),
                     Posting(account_id(session, kind=ACCOUNT_CASH_IN, user_id=None), -amount_cents),
                 ],
                 actor_id=user.id,
@@ -173,9 +185,14 @@ def sale_postings(
     """Buyer pays the price; the producer gets it less the platform commission (rounded down)."""
     commission = price_cents * get_settings().commission_bps // 10_000
     return [
-        Posting(account_id(session, kind=ACCOUNT_BALANCE, user_id=buyer_id), -price_cents, image_id),
-        Posting(account_id(session, kind=ACCOUNT_INCOME, user_id=producer_id),
-                price_cents - commission, image_id),
+        Posting(
+            account_id(session, kind=ACCOUNT_BALANCE, user_id=buyer_id), -price_cents, image_id
+        ),
+        Posting(
+            account_id(session, kind=ACCOUNT_INCOME, user_id=producer_id),
+            price_cents - commission,
+            image_id,
+        ),
         Posting(account_id(session, kind=ACCOUNT_COMMISSION, user_id=None), commission, image_id),
     ]
 

@@ -49,8 +49,9 @@ def create_project(session: Session, *, actor: User, name: str) -> Project:
     require_role(actor, "consumer")
     name = _check_name(name)
     clash = session.exec(
-        select(Project.id).where(Project.owner_id == actor.id, Project.name == name,
-                                 col(Project.archived_at).is_(None))
+        select(Project.id).where(
+            Project.owner_id == actor.id, Project.name == name, col(Project.archived_at).is_(None)
+        )
     ).first()
     if clash is not None:
         raise Conflict(f"You already have a project called {name!r}.")
@@ -78,7 +79,9 @@ def rename_project(session: Session, *, actor: User, project_id: str, name: str)
     return project
 
 
-def archive_project(session: Session, *, actor: User, project_id: str, archived: bool = True) -> Project:
+def archive_project(
+    session: Session, *, actor: User, project_id: str, archived: bool = True
+) -> Project:
     """Archive (or restore) a project; its purchases stay downloadable."""
     project = get_own_project(session, actor=actor, project_id=project_id)
     project.archived_at = utcnow() if archived else None
@@ -99,33 +102,67 @@ class ProjectSummary:
     to_buy_cents: int
 
 
-def list_projects(session: Session, *, actor: User, include_archived: bool = False) -> list[ProjectSummary]:
+def list_projects(
+    session: Session, *, actor: User, include_archived: bool = False
+) -> list[ProjectSummary]:
     require_role(actor, "consumer")
     query = select(Project).where(Project.owner_id == actor.id)
     if not include_archived:
         query = query.where(col(Project.archived_at).is_(None))
     projects = session.exec(query.order_by(col(Project.created_at).desc())).all()
     ids = [p.id for p in projects]
-    items = dict(session.exec(
-        select(ProjectItem.project_id, func.count()).where(col(ProjectItem.project_id).in_(ids))
-        .group_by(ProjectItem.project_id)
-    ).all()) if ids else {}
-    bought = {pid: (n, s) for pid, n, s in session.exec(
-        select(Purchase.project_id, func.count(), func.sum(Purchase.price_cents))
-        .where(col(Purchase.project_id).in_(ids), Purchase.buyer_id == actor.id)
-        .group_by(Purchase.project_id)
-    ).all()} if ids else {}
-    to_buy = dict(session.exec(
-        select(ProjectItem.project_id, func.sum(Image.price_cents))
-        .join(Image, col(Image.id) == ProjectItem.image_id)
-        .where(col(ProjectItem.project_id).in_(ids), Image.status == STATUS_ON_SALE,
-               ~col(Image.id).in_(select(Purchase.image_id).where(Purchase.buyer_id == actor.id)))
-        .group_by(ProjectItem.project_id)
-    ).all()) if ids else {}
+    items = (
+        dict(
+            session.exec(
+                select(ProjectItem.project_id, func.count())
+                .where(col(ProjectItem.project_id).in_(ids))
+                .group_by(ProjectItem.project_id)
+            ).all()
+        )
+        if ids
+        else {}
+    )
+    bought = (
+        {
+            pid: (n, s)
+            for pid, n, s in session.exec(
+                select(Purchase.project_id, func.count(), func.sum(Purchase.price_cents))
+                .where(col(Purchase.project_id).in_(ids), Purchase.buyer_id == actor.id)
+                .group_by(Purchase.project_id)
+            ).all()
+        }
+        if ids
+        else {}
+    )
+    to_buy = (
+        dict(
+            session.exec(
+                select(ProjectItem.project_id, func.sum(Image.price_cents))
+                .join(Image, col(Image.id) == ProjectItem.image_id)
+                .where(
+                    col(ProjectItem.project_id).in_(ids),
+                    Image.status == STATUS_ON_SALE,
+                    ~col(Image.id).in_(
+                        select(Purchase.image_id).where(Purchase.buyer_id == actor.id)
+                    ),
+                )
+                .group_by(ProjectItem.project_id)
+            ).all()
+        )
+        if ids
+        else {}
+    )
     return [
-        ProjectSummary(p.public_id, p.name, p.archived_at is not None, p.created_at,
-                       int(items.get(p.id, 0)), int(bought.get(p.id, (0, 0))[0]),
-                       int(bought.get(p.id, (0, 0))[1] or 0), int(to_buy.get(p.id) or 0))
+        ProjectSummary(
+            p.public_id,
+            p.name,
+            p.archived_at is not None,
+            p.created_at,
+            int(items.get(p.id, 0)),
+            int(bought.get(p.id, (0, 0))[0]),
+            int(bought.get(p.id, (0, 0))[1] or 0),
+            int(to_buy.get(p.id) or 0),
+        )
         for p in projects
     ]
 
@@ -136,7 +173,9 @@ def _images_by_public_id(session: Session, public_ids: list[str]) -> list[Image]
         raise InvalidInput("Select at least one image.")
     if len(wanted) > MAX_BATCH:
         raise InvalidInput(f"Select at most {MAX_BATCH} images at a time.")
-    found = {i.public_id: i for i in session.exec(select(Image).where(col(Image.public_id).in_(wanted)))}
+    found = {
+        i.public_id: i for i in session.exec(select(Image).where(col(Image.public_id).in_(wanted)))
+    }
     missing = [p for p in wanted if p not in found]
     if missing:
         raise NotFound(f"{len(missing)} of the selected images no longer exist.")
@@ -149,9 +188,9 @@ def add_to_project(session: Session, *, actor: User, project_id: str, image_ids:
     if project.archived_at is not None:
         raise Conflict("This project is archived; restore it before adding images.")
     images = _images_by_public_id(session, image_ids)
-    present = set(session.exec(
-        select(ProjectItem.image_id).where(ProjectItem.project_id == project.id)
-    ).all())
+    present = set(
+        session.exec(select(ProjectItem.image_id).where(ProjectItem.project_id == project.id)).all()
+    )
     added = 0
     for image in images:
         if image.id in present:
@@ -167,8 +206,9 @@ def add_to_project(session: Session, *, actor: User, project_id: str, image_ids:
 def remove_from_project(session: Session, *, actor: User, project_id: str, image_id: str) -> None:
     project = get_own_project(session, actor=actor, project_id=project_id)
     image = _images_by_public_id(session, [image_id])[0]
-    if session.exec(select(Purchase.id).where(Purchase.project_id == project.id,
-                                              Purchase.image_id == image.id)).first():
+    if session.exec(
+        select(Purchase.id).where(Purchase.project_id == project.id, Purchase.image_id == image.id)
+    ).first():
         raise Conflict("A bought image stays in its project.")
     item = session.get(ProjectItem, (project.id, image.id))
     if item is not None:
@@ -200,10 +240,13 @@ def buy_images(
             raise Conflict(f"{image.file_name} is your own image.")
         if image.status != STATUS_ON_SALE:
             raise Conflict(f"{image.file_name} is no longer on sale.")
-    owned = set(session.exec(
-        select(Purchase.image_id).where(Purchase.buyer_id == buyer.id,
-                                        col(Purchase.image_id).in_([i.id for i in images]))
-    ).all())
+    owned = set(
+        session.exec(
+            select(Purchase.image_id).where(
+                Purchase.buyer_id == buyer.id, col(Purchase.image_id).in_([i.id for i in images])
+            )
+        ).all()
+    )
     if owned:
         first = next(i for i in images if i.id in owned)
         more = f" (and {len(owned) - 1} more)" if len(owned) > 1 else ""
@@ -217,18 +260,37 @@ def buy_images(
         )
     postings: list[ledger.Posting] = []
     for image in images:
-        postings += ledger.sale_postings(session, buyer_id=buyer.id, producer_id=image.owner_id,  # type: ignore[arg-type]
-                                         image_id=image.id, price_cents=image.price_cents)  # type: ignore[arg-type]
+        postings += ledger.sale_postings(
+            session,
+            buyer_id=buyer.id,
+            producer_id=image.owner_id,  # type: ignore[arg-type]
+            image_id=image.id,
+            price_cents=image.price_cents,
+        )  # type: ignore[arg-type]
     try:
-        txn = ledger.post_transaction(session, kind="purchase", postings=postings, actor_id=buyer.id,
-                                      idempotency_key=key, memo=f"{len(images)} image(s)")
-        present = set(session.exec(
-            select(ProjectItem.image_id).where(ProjectItem.project_id == project.id)
-        ).all())
+        txn = ledger.post_transaction(
+            session,
+            kind="purchase",
+            postings=postings,
+            actor_id=buyer.id,
+            idempotency_key=key,
+            memo=f"{len(images)} image(s)",
+        )
+        present = set(
+            session.exec(
+                select(ProjectItem.image_id).where(ProjectItem.project_id == project.id)
+            ).all()
+        )
         purchases = []
         for image, producer_share in zip(images, postings[1::3], strict=True):
-            purchase = Purchase(buyer_id=buyer.id, image_id=image.id, project_id=project.id,  # type: ignore[arg-type]
-                                price_cents=image.price_cents, licence=image.licence, ledger_txn_id=txn.id)  # type: ignore[arg-type]
+            purchase = Purchase(
+                buyer_id=buyer.id,
+                image_id=image.id,
+                project_id=project.id,  # type: ignore[arg-type]
+                price_cents=image.price_cents,
+                licence=image.licence,
+                ledger_txn_id=txn.id,
+            )  # type: ignore[arg-type]
             session.add(purchase)
             purchases.append(purchase)
             if image.id not in present:
@@ -254,10 +316,14 @@ def buy_images(
 
 
 def _purchases_for_key(session: Session, key: str) -> list[Purchase] | None:
-    txn_id = session.exec(select(LedgerTransaction.id).where(LedgerTransaction.idempotency_key == key)).first()
+    txn_id = session.exec(
+        select(LedgerTransaction.id).where(LedgerTransaction.idempotency_key == key)
+    ).first()
     if txn_id is None:
         return None
-    return list(session.exec(select(Purchase).where(Purchase.ledger_txn_id == txn_id).order_by(Purchase.id)))
+    return list(
+        session.exec(select(Purchase).where(Purchase.ledger_txn_id == txn_id).order_by(Purchase.id))
+    )
 
 
 # --- what consumers see ---------------------------------------------------------------------------
@@ -284,8 +350,14 @@ class ConsumerSummary:
     spending_by_project: list[tuple[str, str, int]]  # (project public id, name, cents)
 
 
-def consumer_summary(session: Session, *, actor: User, page: int = 1, per_page: int = 50,
-                     project_id: str | None = None) -> ConsumerSummary:
+def consumer_summary(
+    session: Session,
+    *,
+    actor: User,
+    page: int = 1,
+    per_page: int = 50,
+    project_id: str | None = None,
+) -> ConsumerSummary:
     """The consumer dashboard: only the actor's own purchases, ever."""
     require_role(actor, "consumer")
     base = (
@@ -297,10 +369,17 @@ def consumer_summary(session: Session, *, actor: User, page: int = 1, per_page: 
     if project_id:
         base = base.where(Project.public_id == project_id)
     total = session.exec(select(func.count()).select_from(base.subquery())).one()
-    rows = session.exec(base.order_by(col(Purchase.created_at).desc(), col(Purchase.id).desc())
-                        .offset((page - 1) * per_page).limit(per_page)).all()
-    purchases = [PurchaseRow(p.public_id, img_pid, fname, p.price_cents, p.licence, proj_pid, pname,
-                             p.created_at) for p, img_pid, fname, proj_pid, pname in rows]
+    rows = session.exec(
+        base.order_by(col(Purchase.created_at).desc(), col(Purchase.id).desc())
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+    ).all()
+    purchases = [
+        PurchaseRow(
+            p.public_id, img_pid, fname, p.price_cents, p.licence, proj_pid, pname, p.created_at
+        )
+        for p, img_pid, fname, proj_pid, pname in rows
+    ]
     spending = session.exec(
         select(Project.public_id, Project.name, func.sum(Purchase.price_cents))
         .join(Project, col(Project.id) == Purchase.project_id)
@@ -308,10 +387,18 @@ def consumer_summary(session: Session, *, actor: User, page: int = 1, per_page: 
         .group_by(Project.public_id, Project.name)
         .order_by(func.sum(Purchase.price_cents).desc())
     ).all()
-    spent = session.exec(select(func.coalesce(func.sum(Purchase.price_cents), 0))
-                         .where(Purchase.buyer_id == actor.id)).one()
-    return ConsumerSummary(ledger.balance(session, user=actor), int(spent), purchases, int(total),
-                           [(a, b, int(c)) for a, b, c in spending])
+    spent = session.exec(
+        select(func.coalesce(func.sum(Purchase.price_cents), 0)).where(
+            Purchase.buyer_id == actor.id
+        )
+    ).one()
+    return ConsumerSummary(
+        ledger.balance(session, user=actor),
+        int(spent),
+        purchases,
+        int(total),
+        [(a, b, int(c)) for a, b, c in spending],
+    )
 
 
 # --- what producers see ---------------------------------------------------------------------------
@@ -330,26 +417,33 @@ def producer_summary(session: Session, *, actor: User, days: int = 30) -> Produc
     """Totals and income per day for the producer dashboard. Buyers are never named."""
     require_role(actor, "producer")
     images, on_sale, sales = session.exec(
-        select(func.count(),
-               func.coalesce(func.sum(case((col(Image.status) == STATUS_ON_SALE, 1), else_=0)), 0),
-               func.coalesce(func.sum(Image.sales_count), 0))
-        .where(Image.owner_id == actor.id)
+        select(
+            func.count(),
+            func.coalesce(func.sum(case((col(Image.status) == STATUS_ON_SALE, 1), else_=0)), 0),
+            func.coalesce(func.sum(Image.sales_count), 0),
+        ).where(Image.owner_id == actor.id)
     ).one()
     since = utcnow() - timedelta(days=days)
     per_day: dict[date, int] = defaultdict(int)
     entries = session.exec(
         select(LedgerEntry.created_at, LedgerEntry.amount_cents)
         .join(LedgerAccount, col(LedgerAccount.id) == LedgerEntry.account_id)
-        .where(LedgerAccount.kind == ACCOUNT_INCOME, LedgerAccount.user_id == actor.id,
-               LedgerEntry.created_at >= since)
+        .where(
+            LedgerAccount.kind == ACCOUNT_INCOME,
+            LedgerAccount.user_id == actor.id,
+            LedgerEntry.created_at >= since,
+        )
     ).all()
     for created, amount in entries:
         per_day[created.date()] += amount
     today = utcnow().date()
-    series = [(today - timedelta(days=d), per_day.get(today - timedelta(days=d), 0))
-              for d in range(days - 1, -1, -1)]
-    return ProducerSummary(int(images), int(on_sale or 0), int(sales), ledger.income(session, user=actor),
-                           series)
+    series = [
+        (today - timedelta(days=d), per_day.get(today - timedelta(days=d), 0))
+        for d in range(days - 1, -1, -1)
+    ]
+    return ProducerSummary(
+        int(images), int(on_sale or 0), int(sales), ledger.income(session, user=actor), series
+    )
 
 
 def ensure_not_other_consumer(viewer: User, owner_id: int) -> None:
@@ -395,8 +489,22 @@ def project_detail(session: Session, *, actor: User, project_id: str) -> Project
         .order_by(col(ProjectItem.added_at).desc(), col(Image.id).desc())
     ).all()
     names = labels_by_image(session, [img.id for img, _, _ in rows])  # type: ignore[misc]
-    items = [ProjectItemView(img.public_id, img.file_name, img.price_cents, names.get(img.id, []),  # type: ignore[arg-type]
-                             pseudonym, bought is not None, img.status == STATUS_ON_SALE)
-             for img, bought, pseudonym in rows]
-    return ProjectDetail(project.public_id, project.name, project.archived_at is not None, items,
-                         ledger.balance(session, user=actor))
+    items = [
+        ProjectItemView(
+            img.public_id,
+            img.file_name,
+            img.price_cents,
+            names.get(img.id, []),  # type: ignore[arg-type]
+            pseudonym,
+            bought is not None,
+            img.status == STATUS_ON_SALE,
+        )
+        for img, bought, pseudonym in rows
+    ]
+    return ProjectDetail(
+        project.public_id,
+        project.name,
+        project.archived_at is not None,
+        items,
+        ledger.balance(session, user=actor),
+    )

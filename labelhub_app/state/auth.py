@@ -19,8 +19,13 @@ from labelhub_app.services import accounts
 
 
 class AuthState(rx.State):
-    session_token: str = rx.Cookie("", name=SESSION_COOKIE, max_age=get_settings().session_days * 86400,
-                                   same_site="lax", path="/")
+    session_token: str = rx.Cookie(
+        "",
+        name=SESSION_COOKIE,
+        max_age=get_settings().session_days * 86400,
+        same_site="lax",
+        path="/",
+    )
     email: str = ""
     display_name: str = ""
     pseudonym: str = ""
@@ -69,27 +74,39 @@ class AuthState(rx.State):
         self.auth_error = ""
         try:
             with session_scope() as session:
-                token = accounts.sign_in(session, email=form.get("email", ""),
-                                         password=form.get("password", ""))
+                token = accounts.sign_in(
+                    session, email=form.get("email", ""), password=form.get("password", "")
+                )
                 self.session_token = token
                 self._fill(accounts.user_for_token(session, token))
         except LabelHubError as exc:
             self.auth_error = exc.message
             return None
         target = self.router.url.query_parameters.get("next", "")
-        return rx.redirect(target if target.startswith("/") and not target.startswith("//")
-                           else self._home())
+        return rx.redirect(
+            target if target.startswith("/") and not target.startswith("//") else self._home()
+        )
 
     @rx.event
     def sign_up(self, form: dict[str, str]):  # type: ignore[no-untyped-def]
         self.auth_error = ""
-        roles = [r for r in ("producer", "consumer", "reviewer") if form.get(f"role_{r}") in ("on", "true", True)]
+        roles = [
+            r
+            for r in ("producer", "consumer", "reviewer")
+            if form.get(f"role_{r}") in ("on", "true", True)
+        ]
         try:
             with session_scope() as session:
-                accounts.sign_up(session, email=form.get("email", ""), password=form.get("password", ""),
-                                 roles=roles, display_name=form.get("display_name", ""))
-                token = accounts.sign_in(session, email=form.get("email", ""),
-                                         password=form.get("password", ""))
+                accounts.sign_up(
+                    session,
+                    email=form.get("email", ""),
+                    password=form.get("password", ""),
+                    roles=roles,
+                    display_name=form.get("display_name", ""),
+                )
+                token = accounts.sign_in(
+                    session, email=form.get("email", ""), password=form.get("password", "")
+                )
                 self.session_token = token
                 self._fill(accounts.user_for_token(session, token))
         except LabelHubError as exc:

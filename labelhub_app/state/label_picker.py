@@ -48,8 +48,12 @@ class LabelPickerMixin(rx.State, mixin=True):
         if key == "Enter":
             typed = labels.normalise_label(self.label_text)
             pick = typed
-            if self.label_suggestions and typed and self.label_suggestions[0].startswith(typed) \
-                    and typed not in self.label_suggestions:
+            if (
+                self.label_suggestions
+                and typed
+                and self.label_suggestions[0].startswith(typed)
+                and typed not in self.label_suggestions
+            ):
                 pick = self.label_suggestions[0]
             if pick and self._add_label(pick):
                 self.label_text = ""

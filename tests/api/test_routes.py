@@ -31,13 +31,22 @@ def test_thumbnails_are_public_while_on_sale(client, session):
     producer = make_user(session, "producer")
     image = make_image(session, producer)
     r = client.get(f"/api/v1/images/{image.public_id}/thumb/256")
-    assert r.status_code == 200 and r.headers["content-type"] == "image/jpeg" and r.content[:2] == b"\xff\xd8"
+    assert (
+        r.status_code == 200
+        and r.headers["content-type"] == "image/jpeg"
+        and r.content[:2] == b"\xff\xd8"
+    )
     assert client.get(f"/api/v1/images/{image.public_id}/thumb/77").status_code == 404
     images.set_image_on_sale(session, actor=producer, public_id=image.public_id, on_sale=False)
     assert client.get(f"/api/v1/images/{image.public_id}/thumb/256").status_code == 404
     # its producer still sees it
     cookies = {SESSION_COOKIE: _token(session, producer)}
-    assert client.get(f"/api/v1/images/{image.public_id}/private-thumb/256", cookies=cookies).status_code == 200
+    assert (
+        client.get(
+            f"/api/v1/images/{image.public_id}/private-thumb/256", cookies=cookies
+        ).status_code
+        == 200
+    )
 
 
 def test_originals_only_for_owner_and_buyers(client, session):
@@ -46,10 +55,20 @@ def test_originals_only_for_owner_and_buyers(client, session):
     image = make_image(session, producer)
     url = f"/api/v1/images/{image.public_id}/original"
     assert client.get(url).status_code == 401
-    assert client.get(url, headers={"Authorization": f"Bearer {_token(session, stranger)}"}).status_code == 403
+    assert (
+        client.get(
+            url, headers={"Authorization": f"Bearer {_token(session, stranger)}"}
+        ).status_code
+        == 403
+    )
     project = make_project(session, buyer)
-    market.buy_images(session, buyer=buyer, project_id=project.public_id, image_ids=[image.public_id],
-                      idempotency_key="k")
+    market.buy_images(
+        session,
+        buyer=buyer,
+        project_id=project.public_id,
+        image_ids=[image.public_id],
+        idempotency_key="k",
+    )
     r = client.get(url, cookies={SESSION_COOKIE: _token(session, buyer)})
     assert r.status_code == 200 and len(r.content) == image.size_bytes
     assert "attachment" in r.headers["content-disposition"]
@@ -63,8 +82,13 @@ def test_project_download_streams_a_zip_for_its_owner_only(client, session):
     url = f"/api/v1/projects/{project.public_id}/download"
     r = client.get(url, cookies={SESSION_COOKIE: _token(session, buyer)})
     assert r.status_code == 422 and "Nothing to download" in r.json()["error"]["message"]
-    market.buy_images(session, buyer=buyer, project_id=project.public_id,
-                      image_ids=[p.public_id for p in pics], idempotency_key="k")
+    market.buy_images(
+        session,
+        buyer=buyer,
+        project_id=project.public_id,
+        image_ids=[p.public_id for p in pics],
+        idempotency_key="k",
+    )
     r = client.get(url, cookies={SESSION_COOKIE: _token(session, buyer)})
     assert r.status_code == 200 and r.headers["content-type"] == "application/zip"
     assert "labelhub-cats" in r.headers["content-disposition"]
@@ -75,4 +99,6 @@ def test_project_download_streams_a_zip_for_its_owner_only(client, session):
 
 
 def test_label_suggestions(client, session):
-    assert client.get("/api/v1/labels/suggest", params={"q": "gir"}).json() == {"labels": ["giraffe"]}
+    assert client.get("/api/v1/labels/suggest", params={"q": "gir"}).json() == {
+        "labels": ["giraffe"]
+    }

@@ -9,8 +9,9 @@ from tests.factories import PASSWORD, make_user
 
 
 def test_sign_up_hashes_password_and_gives_pseudonym(session):
-    user = accounts.sign_up(session, email=" Ada@Example.COM ", password="s3cret-pass",
-                            roles=["producer", "consumer"])
+    user = accounts.sign_up(
+        session, email=" Ada@Example.COM ", password="s3cret-pass", roles=["producer", "consumer"]
+    )
     assert user.email == "ada@example.com"
     assert user.password_hash.startswith("$argon2id$")
     assert "s3cret-pass" not in user.password_hash
@@ -80,10 +81,18 @@ def test_tokens_are_stored_hashed(session):
 
 def test_profile_update_and_role_change(session):
     user = make_user(session, "producer")
-    accounts.update_profile(session, actor=user, display_name="  Flo ", about="I label birds.",
-                            roles=["producer", "reviewer"])
-    assert (user.display_name, user.about, user.roles) == ("Flo", "I label birds.",
-                                                           ["producer", "reviewer"])
+    accounts.update_profile(
+        session,
+        actor=user,
+        display_name="  Flo ",
+        about="I label birds.",
+        roles=["producer", "reviewer"],
+    )
+    assert (user.display_name, user.about, user.roles) == (
+        "Flo",
+        "I label birds.",
+        ["producer", "reviewer"],
+    )
     with pytest.raises(InvalidInput):
         accounts.update_profile(session, actor=user, display_name="   ")
     with pytest.raises(InvalidInput):

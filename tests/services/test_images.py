@@ -15,8 +15,14 @@ def test_batch_with_a_broken_file_lands_the_good_ones(session):
     files = [UploadedFile(f"good-{i}.jpg", make_jpeg(64, 48, seed=i)) for i in range(3)]
     files.insert(1, UploadedFile("broken.jpg", broken_jpeg()))
     files.append(UploadedFile("notes.txt", b"just some text"))
-    results = images.ingest_images(session, actor=producer, files=files, labels=["Dog", "park"],
-                                   price_cents=199, licence="standard")
+    results = images.ingest_images(
+        session,
+        actor=producer,
+        files=files,
+        labels=["Dog", "park"],
+        price_cents=199,
+        licence="standard",
+    )
     assert [r.ok for r in results] == [True, False, True, True, False]
     assert "broken.jpg" in results[1].message and "notes.txt" in results[4].message
     rows = session.exec(select(Image)).all()
@@ -30,8 +36,14 @@ def test_batch_with_a_broken_file_lands_the_good_ones(session):
 
 def test_per_file_labels_add_to_batch_labels(session):
     producer = make_user(session, "producer")
-    [r] = images.ingest_images(session, actor=producer, price_cents=5, licence="cc0-1.0",
-                               labels=["dog"], files=[UploadedFile("a.jpg", make_jpeg(seed=5), ("Sofa Dog",))])
+    [r] = images.ingest_images(
+        session,
+        actor=producer,
+        price_cents=5,
+        licence="cc0-1.0",
+        labels=["dog"],
+        files=[UploadedFile("a.jpg", make_jpeg(seed=5), ("Sofa Dog",))],
+    )
     page = images.list_own_images(session, actor=producer)
     assert page.items[0].labels == ["dog", "sofa dog"]
     assert r.ok
@@ -40,10 +52,20 @@ def test_per_file_labels_add_to_batch_labels(session):
 def test_exact_duplicate_is_refused_with_link(session):
     producer = make_user(session, "producer")
     data = make_jpeg(seed=42)
-    [first] = images.ingest_images(session, actor=producer, files=[UploadedFile("a.jpg", data)],
-                                   price_cents=1, licence="standard")
-    [again] = images.ingest_images(session, actor=producer, files=[UploadedFile("b.jpg", data)],
-                                   price_cents=1, licence="standard")
+    [first] = images.ingest_images(
+        session,
+        actor=producer,
+        files=[UploadedFile("a.jpg", data)],
+        price_cents=1,
+        licence="standard",
+    )
+    [again] = images.ingest_images(
+        session,
+        actor=producer,
+        files=[UploadedFile("b.jpg", data)],
+        price_cents=1,
+        licence="standard",
+    )
     assert not again.ok and again.duplicate_of == first.image_id
     assert "duplicate" in again.message
 
@@ -58,9 +80,16 @@ def test_near_duplicate_is_flagged(session):
     smaller = BytesIO()
     PILImage.open(BytesIO(data)).resize((320, 240)).save(smaller, "JPEG", quality=70)
     results = images.ingest_images(
-        session, actor=producer, price_cents=1, licence="standard",
-        files=[UploadedFile("orig.jpg", data), UploadedFile("copy.jpg", smaller.getvalue()),
-               UploadedFile("other.jpg", make_jpeg(640, 480, seed=8))])
+        session,
+        actor=producer,
+        price_cents=1,
+        licence="standard",
+        files=[
+            UploadedFile("orig.jpg", data),
+            UploadedFile("copy.jpg", smaller.getvalue()),
+            UploadedFile("other.jpg", make_jpeg(640, 480, seed=8)),
+        ],
+    )
     assert all(r.ok for r in results)
     assert results[1].near_duplicate_of == results[0].image_id
     assert results[2].near_duplicate_of is None
@@ -72,12 +101,19 @@ def test_batch_settings_are_checked_first(session):
     with pytest.raises(InvalidInput, match="negative"):
         images.ingest_images(session, actor=producer, files=one, price_cents=-1, licence="standard")
     with pytest.raises(InvalidInput, match="licence"):
-        images.ingest_images(session, actor=producer, files=one, price_cents=1, licence="mine-all-mine")
+        images.ingest_images(
+            session, actor=producer, files=one, price_cents=1, licence="mine-all-mine"
+        )
     with pytest.raises(InvalidInput, match="at least one"):
         images.ingest_images(session, actor=producer, files=[], price_cents=1, licence="standard")
     with pytest.raises(Forbidden):
-        images.ingest_images(session, actor=make_user(session, "consumer"), files=one, price_cents=1,
-                             licence="standard")
+        images.ingest_images(
+            session,
+            actor=make_user(session, "consumer"),
+            files=one,
+            price_cents=1,
+            licence="standard",
+        )
     assert session.exec(select(Image)).all() == []
 
 
@@ -89,8 +125,13 @@ def test_crash_mid_upload_leaves_no_row_and_sweeper_cleans(session, monkeypatch)
 
     monkeypatch.setattr(session, "commit", crash)
     with pytest.raises(RuntimeError):
-        images.ingest_images(session, actor=producer, files=[UploadedFile("a.jpg", make_jpeg(seed=3))],
-                             price_cents=1, licence="standard")
+        images.ingest_images(
+            session,
+            actor=producer,
+            files=[UploadedFile("a.jpg", make_jpeg(seed=3))],
+            price_cents=1,
+            licence="standard",
+        )
     monkeypatch.undo()
     session.rollback()
     assert session.exec(select(Image)).all() == []
@@ -105,8 +146,14 @@ def test_crash_mid_upload_leaves_no_row_and_sweeper_cleans(session, monkeypatch)
 def test_edit_withdraw_and_permissions(session):
     producer = make_user(session, "producer")
     image = make_image(session, producer, labels=("dog",), price_cents=100)
-    images.update_image(session, actor=producer, public_id=image.public_id,
-                        labels=["cat", " New Thing "], price_cents=250, licence="cc-by-4.0")
+    images.update_image(
+        session,
+        actor=producer,
+        public_id=image.public_id,
+        labels=["cat", " New Thing "],
+        price_cents=250,
+        licence="cc-by-4.0",
+    )
     row = images.list_own_images(session, actor=producer).items[0]
     assert (row.labels, row.price_cents, row.licence) == (["cat", "new thing"], 250, "cc-by-4.0")
     images.set_image_on_sale(session, actor=producer, public_id=image.public_id, on_sale=False)
@@ -124,15 +171,26 @@ def test_own_list_filters_and_sorts(session):
     producer = make_user(session, "producer")
     make_image(session, producer, labels=("dog",), price_cents=300, name="b.jpg")
     make_image(session, producer, labels=("cat",), price_cents=100, name="a.jpg")
-    assert [r.file_name for r in images.list_own_images(session, actor=producer, sort="price_asc").items] == ["a.jpg", "b.jpg"]
-    assert [r.file_name for r in images.list_own_images(session, actor=producer, label="DOG").items] == ["b.jpg"]
+    assert [
+        r.file_name for r in images.list_own_images(session, actor=producer, sort="price_asc").items
+    ] == ["a.jpg", "b.jpg"]
+    assert [
+        r.file_name for r in images.list_own_images(session, actor=producer, label="DOG").items
+    ] == ["b.jpg"]
     assert images.list_own_images(session, actor=producer, text="a.j").total == 1
     assert images.list_own_images(session, actor=make_user(session, "producer")).total == 0
 
 
-@pytest.mark.parametrize(("raw", "clean"), [("../../etc/passwd", "passwd"), ("C:\\x\\y.jpg", "y.jpg"),
-                                             (".hidden.jpg", "hidden.jpg"), ("a\x00b.jpg", "ab.jpg"),
-                                             ("", "image")])
+@pytest.mark.parametrize(
+    ("raw", "clean"),
+    [
+        ("../../etc/passwd", "passwd"),
+        ("C:\\x\\y.jpg", "y.jpg"),
+        (".hidden.jpg", "hidden.jpg"),
+        ("a\x00b.jpg", "ab.jpg"),
+        ("", "image"),
+    ],
+)
 def test_clean_file_name(raw, clean):
     assert images.clean_file_name(raw) == clean
 

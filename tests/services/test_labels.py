@@ -16,8 +16,10 @@ def test_starter_taxonomy_is_coco(session):
     assert names["hair drier"].coco_id == 89
 
 
-@pytest.mark.parametrize(("raw", "norm"), [(" Traffic   Light ", "traffic light"), ("DOG", "dog"),
-                                            ("hot\tdog", "hot dog")])
+@pytest.mark.parametrize(
+    ("raw", "norm"),
+    [(" Traffic   Light ", "traffic light"), ("DOG", "dog"), ("hot\tdog", "hot dog")],
+)
 def test_normalise(raw, norm):
     assert labels.normalise_label(raw) == norm
 
@@ -61,13 +63,17 @@ def test_descendants(session):
 def test_autocomplete_prefix_first_then_contains_most_used_first(session):
     producer = make_user(session, "producer")
     make_image(session, producer, labels=("car",))
-    assert labels.suggest_labels(session, prefix="Ca")[:2] == ["car", "cake"] or \
-        labels.suggest_labels(session, prefix="Ca")[0] == "car"
+    assert (
+        labels.suggest_labels(session, prefix="Ca")[:2] == ["car", "cake"]
+        or labels.suggest_labels(session, prefix="Ca")[0] == "car"
+    )
     got = labels.suggest_labels(session, prefix="ca")
     assert all("ca" in g for g in got)
     assert got.index("car") < got.index("cat")  # used label first among prefix matches
     prefix = [g for g in got if g.startswith("ca")]
-    assert got[: len(prefix)] == prefix  # prefix matches before containing ones ("bicycle" has no "ca")
+    assert (
+        got[: len(prefix)] == prefix
+    )  # prefix matches before containing ones ("bicycle" has no "ca")
     assert labels.suggest_labels(session, prefix="") == []
     assert labels.suggest_labels(session, prefix="%") == []
 

@@ -24,7 +24,9 @@ def test_top_up_refuses_bad_amounts(session, amount):
 
 def test_top_up_needs_consumer(session):
     with pytest.raises(Forbidden):
-        ledger.top_up(session, user=make_user(session, "producer"), amount_cents=5, idempotency_key="x")
+        ledger.top_up(
+            session, user=make_user(session, "producer"), amount_cents=5, idempotency_key="x"
+        )
 
 
 def test_unbalanced_or_float_postings_are_refused(session):
@@ -33,11 +35,14 @@ def test_unbalanced_or_float_postings_are_refused(session):
     with pytest.raises(ValueError, match="unbalanced"):
         ledger.post_transaction(session, kind="x", postings=[ledger.Posting(acc, 5)], actor_id=None)
     with pytest.raises(TypeError):
-        ledger.post_transaction(session, kind="x", postings=[ledger.Posting(acc, 0.5)], actor_id=None)
+        ledger.post_transaction(
+            session, kind="x", postings=[ledger.Posting(acc, 0.5)], actor_id=None
+        )
 
 
-@pytest.mark.parametrize(("text", "cents"), [("2.50", 250), ("0.29", 29), ("", None), (" 1,000 ", 100000),
-                                             ("0", 0)])
+@pytest.mark.parametrize(
+    ("text", "cents"), [("2.50", 250), ("0.29", 29), ("", None), (" 1,000 ", 100000), ("0", 0)]
+)
 def test_parse_credits(text, cents):
     assert ledger.parse_credits(text, "price") == cents
 

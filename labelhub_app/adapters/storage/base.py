@@ -7,7 +7,9 @@ from typing import BinaryIO, Protocol
 
 
 class ObjectStore(Protocol):
-    def put_bytes(self, key: str, data: bytes, *, content_type: str = "application/octet-stream") -> None:
+    def put_bytes(
+        self, key: str, data: bytes, *, content_type: str = "application/octet-stream"
+    ) -> None:
         """Store ``data`` under ``key``; writing the same key twice is harmless (idempotent)."""
 
     def open(self, key: str) -> BinaryIO:

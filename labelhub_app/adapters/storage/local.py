@@ -22,7 +22,9 @@ class LocalObjectStore:
             raise ValueError(f"invalid object key: {key!r}")
         return self.root / key
 
-    def put_bytes(self, key: str, data: bytes, *, content_type: str = "application/octet-stream") -> None:
+    def put_bytes(
+        self, key: str, data: bytes, *, content_type: str = "application/octet-stream"
+    ) -> None:
         path = self._path(key)
         if path.exists() and path.stat().st_size == len(data):
             return  # content-addressed keys: same key, same bytes
