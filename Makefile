@@ -11,7 +11,8 @@ export BUN_INSTALL_CACHE_DIR := $(CURDIR)/.cache/bun
 export BUN_RUNTIME_TRANSPILER_CACHE_PATH := $(CURDIR)/.cache/bun-transpiler
 export REFLEX_TELEMETRY_ENABLED := false
 export REFLEX_CHECK_LATEST_VERSION := false
-export NPM_CONFIG_REGISTRY ?= https://registry.npmjs.org/
+# the registry npm is configured with here (Reflex otherwise probes a mirror first)
+export NPM_CONFIG_REGISTRY ?= $(shell npm config get registry 2>/dev/null)
 PORT ?= 3000
 
 .PHONY: run test install install-dev browser-deps app-only worker bench lint clean

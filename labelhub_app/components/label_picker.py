@@ -26,10 +26,10 @@ def label_picker(
     return rx.box(
         rx.flex(
             rx.foreach(chosen, lambda name: label_chip(name, on_remove=on_remove(name))),
-            rx.el.input(
-                value=text,
-                on_change=on_text,
-                on_key_down=on_key,
+            rx.el.input(  # not controlled by `text`: see state/label_picker.py
+                default_value=text,
+                on_change=lambda value: on_text(value, field_id),
+                on_key_down=lambda key, _info: on_key(key, field_id),
                 placeholder=placeholder,
                 id=field_id,
                 auto_complete="off",
@@ -70,7 +70,7 @@ def label_picker(
                             spacing="2",
                             align="center",
                         ),
-                        on_click=on_pick(s),
+                        on_click=on_pick(s, field_id),
                         padding="6px 10px",
                         cursor="pointer",
                         width="100%",

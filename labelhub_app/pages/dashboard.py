@@ -219,7 +219,8 @@ def _edit_dialog() -> rx.Component:
             rx.dialog.title("Edit ", DashboardState.edit_name),
             rx.vstack(
                 rx.text("Labels (comma separated)", size="2", weight="medium"),
-                rx.el.input(value=DashboardState.edit_labels, on_change=DashboardState.set_edit_labels,
+                rx.el.input(default_value=DashboardState.edit_labels,  # not controlled: no lost keys
+                            on_change=DashboardState.set_edit_labels,
                             list="dash-label-options", id="edit-labels",
                             style={"width": "100%", "padding": "8px 10px", "border": "1px solid var(--gray-a7)",
                                    "borderRadius": "8px", "background": "var(--color-surface)"}),

@@ -251,9 +251,11 @@ def project_page() -> rx.Component:
                 rx.button(rx.icon("archive", size=14), "Archive", variant="soft", color_scheme="gray",
                           on_click=ProjectState.set_archived(True))),
         rx.cond(ProjectState.bought_count > 0,
-                rx.link(rx.button(rx.icon("download", size=16), "Download dataset (.zip)", size="3",
+                # reload_document: the browser fetches the file; a plain rx.link routes the API URL
+                # inside the app and shows the 404 page
+                rx.el.a(rx.button(rx.icon("download", size=16), "Download dataset (.zip)", size="3",
                                   id="download-zip"),
-                        href=ProjectState.download_url, is_external=False),
+                        href=ProjectState.download_url, download=True, reload_document=True),
                 rx.tooltip(rx.button(rx.icon("download", size=16), "Download dataset (.zip)", size="3",
                                      disabled=True), content="Buy images first")),
         spacing="3", align="center",

@@ -93,12 +93,11 @@ def purchases_page() -> rx.Component:
     topup = rx.card(
         rx.vstack(
             rx.text("Top up credits", size="2", weight="bold"),
-            rx.hstack(
-                rx.segmented_control.root(*[rx.segmented_control.item(v, value=v) for v in TOPUP_CHOICES],
-                                          value=PurchasesState.topup, on_change=PurchasesState.set_topup),
-                rx.button("Add credits", on_click=PurchasesState.do_topup, id="topup"),
-                align="center",
-            ),
+            rx.segmented_control.root(*[rx.segmented_control.item(v, value=v) for v in TOPUP_CHOICES],
+                                      value=PurchasesState.topup, on_change=PurchasesState.set_topup,
+                                      width="100%"),
+            rx.button(rx.icon("plus", size=14), "Add ", PurchasesState.topup, " credits",
+                      on_click=PurchasesState.do_topup, id="topup", width="100%"),
             rx.text("Embedded mode: credits are added at once. With Stripe configured this is a card payment.",
                     size="1", color_scheme="gray"),
             spacing="2",

@@ -133,6 +133,7 @@ class UploadState(LabelPickerMixin, rx.State):
     async def receive(self, chunks: rx.UploadChunkIterator):  # type: ignore[no-untyped-def]
         async with self:
             batch = dict(self._batch)
+            names = [r["name"] for r in self.rows]
         if not batch:
             async for _ in chunks:  # settings were refused: drain and drop the bytes
                 pass
@@ -142,7 +143,6 @@ class UploadState(LabelPickerMixin, rx.State):
         buffer = bytearray()
         limit = get_settings().max_upload_bytes
         too_big = False
-        pending: list[asyncio.Task[None]] = []
 
         async def finish(i: int, name: str, data: bytes, oversize: bool) -> None:
             async with self:
@@ -151,19 +151,21 @@ class UploadState(LabelPickerMixin, rx.State):
             async with self:
                 self._set_row(i, **result)
 
+        # Files arrive one after another; a chunk at offset 0 starts the next file. Each file is
+        # checked and stored as soon as it is complete (reading waits meanwhile: backpressure).
         async for chunk in chunks:
-            if chunk.filename != current or chunk.offset == 0 and buffer:
+            if current is None or chunk.filename != current or (chunk.offset == 0 and buffer):
                 if current is not None:
-                    pending.append(asyncio.create_task(finish(index, current, bytes(buffer), too_big)))
-                    await pending[-1]
+                    await finish(index, current, bytes(buffer), too_big)
                 current, buffer, too_big = chunk.filename, bytearray(), False
-                index += 1
-            if len(buffer) + len(chunk.data) > limit:
-                too_big = True
+                index = await self._next_row(names, index, current)
+            if too_big or len(buffer) + len(chunk.data) > limit:
+                too_big, buffer = True, bytearray()  # keep reading, store nothing
             else:
                 buffer.extend(chunk.data)
         if current is not None:
             await finish(index, current, bytes(buffer), too_big)
+        await self._next_row(names, index, None)
         async with self:
             ok = sum(1 for r in self.rows if r["status"] == "done")
             bad = len(self.rows) - ok
@@ -172,6 +174,16 @@ class UploadState(LabelPickerMixin, rx.State):
             self._batch = {}
             self.file_labels = {}
         yield rx.clear_selected_files(UPLOAD_ID)
+
+    async def _next_row(self, names: list[str], index: int, name: str | None) -> int:
+        """The row of the file that starts now; files skipped over sent no bytes (empty files)."""
+        following = index + 1
+        while following < len(names) and names[following] != name:
+            async with self:
+                self._set_row(following, status="error", progress=100,
+                              message=f"{names[following]} is empty: there is nothing to upload.")
+            following += 1
+        return following
 
     def _set_row(self, i: int, **changes: Any) -> None:
         if 0 <= i < len(self.rows):
@@ -251,7 +263,9 @@ def _selected_row(name: rx.Var[str]) -> rx.Component:
                 white_space="nowrap"),
         rx.el.input(
             placeholder="labels for this image (comma separated)", list="label-options",
-            value=UploadState.file_labels.get(name, ""),
+            # not controlled (a controlled field drops keys typed while an event is in flight);
+            # keyed by file name so a changed selection gets fresh fields
+            default_value=UploadState.file_labels.get(name, ""), key=name,
             on_change=lambda v: UploadState.set_file_label(name, v),
             class_name="file-labels", aria_label=f"labels for {name}",
             style={"flex": "1", "padding": "6px 10px", "border": "1px solid var(--gray-a7)",

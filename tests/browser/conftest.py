@@ -1,6 +1,6 @@
 """Browser tests: the real app (prod build, one port, its own data folder) driven by Chromium.
 
-- ``running_app`` / ``app_url``: the app, started once per session (tests/browser/server.py).
+- ``running`` / ``app_url``: the app, started once per session (tests/browser/server.py).
 - ``browser``: Debian's Chromium through Playwright (never `playwright install`).
 - ``page``: a fresh context per test (1400x900, 30 s timeout); ``new_page()`` opens another
   context, for a second person in the same test.
@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
@@ -19,48 +18,14 @@ from pathlib import Path
 
 import pytest
 
+from tests.browser.flows import CHROMIUM_ARGS, SOCKET_PROBE, VIEWPORT, chromium_path
 from tests.browser.server import REPO_ROOT, RunningApp, running_app, services_env
 
-SCREENSHOTS = REPO_ROOT / "test-artifacts" / "screenshots"
-VIEWPORT = {"width": 1400, "height": 900}
+ARTIFACTS = REPO_ROOT / "test-artifacts"
+SCREENSHOTS = ARTIFACTS / "screenshots"
 DEFAULT_TIMEOUT_MS = 30_000
 EXPECT_TIMEOUT_MS = 15_000  # assertions wait for the app this long (Playwright's default is 5 s)
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
-# Reflex calls these hooks (window.__reflex_otel) when its websocket connects or drops. Once it
-# has connected, React has hydrated the page: clicks reach their handlers and events are sent.
-# The WebSocket wrapper counts events sent to the server and their final answers, so a test can
-# wait until the app is idle (flows.wait_idle) instead of sleeping.
-SOCKET_PROBE = """
-window.__lhSocket = false;
-window.__lhPending = 0;
-window.__lhLastFrame = performance.now();
-window.__reflex_otel = Object.assign(window.__reflex_otel || {}, {
-  onSocketConnect() { window.__lhSocket = true; },
-  onSocketDisconnect() { window.__lhSocket = false; window.__lhPending = 0; },
-});
-(() => {
-  const Native = window.WebSocket;
-  class Probe extends Native {
-    constructor(...args) {
-      super(...args);
-      this.addEventListener("message", (e) => {
-        window.__lhLastFrame = performance.now();
-        if (typeof e.data === "string" && e.data.includes('"final":true')) {
-          window.__lhPending = Math.max(0, window.__lhPending - 1);
-        }
-      });
-    }
-    send(data) {
-      window.__lhLastFrame = performance.now();
-      if (typeof data === "string" && data.startsWith('42/_event,["event"')) window.__lhPending += 1;
-      return super.send(data);
-    }
-  }
-  window.WebSocket = Probe;
-})();
-"""
+_FAILED = pytest.StashKey[bool]()
 
 
 @pytest.hookimpl(wrapper=True)
@@ -71,9 +36,6 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  
     return report
 
 
-_FAILED = pytest.StashKey[bool]()
-
-
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     here = Path(__file__).parent
     for item in items:
@@ -81,18 +43,16 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.browser)
 
 
-def chromium_path() -> str | None:
-    for candidate in (os.environ.get("LABELHUB_CHROMIUM"), "/usr/bin/chromium", shutil.which("chromium"),
-                      shutil.which("chromium-browser")):
-        if candidate and Path(candidate).exists():
-            return candidate
-    return None
-
-
 @pytest.fixture(scope="session")
 def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp]:
+    """The app for the whole session; its log is kept as test-artifacts/browser-app.log."""
     with running_app(tmp_path_factory.mktemp("app-data")) as app:
-        yield app
+        try:
+            yield app
+        finally:
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            with contextlib.suppress(OSError):
+                shutil.copyfile(app.log_path, ARTIFACTS / "browser-app.log")
 
 
 @pytest.fixture(scope="session")
@@ -136,8 +96,10 @@ def new_page(browser, app_url: str, request: pytest.FixtureRequest):  # type: ig
         for n, context in enumerate(contexts):
             for page in context.pages:
                 with contextlib.suppress(Exception):
-                    page.screenshot(path=str(SCREENSHOTS / f"FAILED-{request.node.name}-{n}.png"),
-                                    full_page=True)
+                    page.screenshot(
+                        path=str(SCREENSHOTS / f"FAILED-{request.node.name}-{n}.png"),
+                        full_page=True,
+                    )
     for context in contexts:
         context.close()
 

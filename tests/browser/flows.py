@@ -2,12 +2,50 @@
 
 from __future__ import annotations
 
+import os
 import re
 import secrets
+import shutil
+from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
 PASSWORD = "correct horse battery"
+VIEWPORT = {"width": 1400, "height": 900}
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+# Reflex calls these hooks (window.__reflex_otel) when its websocket connects or drops. Once it
+# has connected, React has hydrated the page: clicks reach their handlers and events are sent.
+# Every browser context gets it as an init script; wait_ready() waits for it after a page load.
+SOCKET_PROBE = """
+window.__lhSocket = false;
+window.__reflex_otel = Object.assign(window.__reflex_otel || {}, {
+  onSocketConnect() { window.__lhSocket = true; },
+  onSocketDisconnect() { window.__lhSocket = false; },
+});
+"""
+
+
+def chromium_path() -> str | None:
+    """Debian's Chromium (or $LABELHUB_CHROMIUM); Playwright's own browsers are never installed."""
+    for candidate in (
+        os.environ.get("LABELHUB_CHROMIUM"),
+        "/usr/bin/chromium",
+        shutil.which("chromium"),
+        shutil.which("chromium-browser"),
+    ):
+        if candidate and Path(candidate).exists():
+            return candidate
+    return None
 
 
 def unique(prefix: str) -> str:
@@ -27,8 +65,8 @@ def open_page(page: Page, path: str) -> None:
 
 
 def path_is(path: str) -> re.Pattern[str]:
-    """A URL pattern for ``expect(page).to_have_url``: this path, any query string."""
-    return re.compile(rf"^https?://[^/]+{re.escape(path)}(\?.*)?$")
+    """A pattern for ``expect(page).to_have_url``: this path, a trailing / or not, any query."""
+    return re.compile(rf"^https?://[^/]+{re.escape(path.rstrip('/'))}/?(\?.*)?$")
 
 
 def set_radix_checkbox(page: Page, selector: str, checked: bool) -> None:
@@ -38,8 +76,15 @@ def set_radix_checkbox(page: Page, selector: str, checked: bool) -> None:
     expect(box).to_have_attribute("aria-checked", "true" if checked else "false")
 
 
-def sign_up(page: Page, *, name: str, email: str, password: str = PASSWORD,
-            producer: bool = True, consumer: bool = False) -> None:
+def sign_up(
+    page: Page,
+    *,
+    name: str,
+    email: str,
+    password: str = PASSWORD,
+    producer: bool = True,
+    consumer: bool = False,
+) -> None:
     """Create an account through /signup; returns on the page the app sends new people to."""
     open_page(page, "/signup")
     page.fill("#display_name", name)

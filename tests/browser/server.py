@@ -29,10 +29,27 @@ CACHED_APP_ROOT = REPO_ROOT / ".cache" / "browser-app"
 START_TIMEOUT_S = 180.0
 
 # Not copied into the app root: builds, caches, data, and things the app never reads.
-_SKIP_TOP = {".git", ".venv", ".web", ".states", ".cache", "tools", "data", "uploaded_files", "tests",
-             "bench", "docs", "test-artifacts", "inference_worker", ".pytest_cache", ".ruff_cache",
-             ".mypy_cache", ".env"}
-_SKIP_ANY = shutil.ignore_patterns("__pycache__", "*.pyc", "*.db", "*.db-wal", "*.db-shm", "*.egg-info")
+_SKIP_TOP = {
+    ".git",
+    ".venv",
+    ".web",
+    ".states",
+    ".cache",
+    "tools",
+    "data",
+    "uploaded_files",
+    "tests",
+    "bench",
+    "docs",
+    "test-artifacts",
+    ".pytest_cache",
+    ".ruff_cache",
+    ".mypy_cache",
+    ".env",
+}
+_SKIP_ANY = shutil.ignore_patterns(
+    "__pycache__", "*.pyc", "*.db", "*.db-wal", "*.db-shm", "*.egg-info"
+)
 _SKIP_SUFFIX = (".egg-info",)
 
 
@@ -43,12 +60,30 @@ def reflex_env(repo_root: Path = REPO_ROOT) -> dict[str, str]:
     env["PATH"] = os.pathsep.join([*bins, env.get("PATH", "")])
     env.setdefault("REFLEX_DIR", str(repo_root / ".cache" / "reflex"))
     env.setdefault("BUN_INSTALL_CACHE_DIR", str(repo_root / ".cache" / "bun"))
-    env.setdefault("BUN_RUNTIME_TRANSPILER_CACHE_PATH", str(repo_root / ".cache" / "bun-transpiler"))
+    env.setdefault(
+        "BUN_RUNTIME_TRANSPILER_CACHE_PATH", str(repo_root / ".cache" / "bun-transpiler")
+    )
     env["REFLEX_TELEMETRY_ENABLED"] = "false"
     env["REFLEX_CHECK_LATEST_VERSION"] = "false"
-    env.setdefault("NPM_CONFIG_REGISTRY", "https://registry.npmjs.org/")
+    if not env.get("NPM_CONFIG_REGISTRY"):  # as the Makefile: npm's configured registry
+        registry = _npm_registry()
+        if registry:
+            env["NPM_CONFIG_REGISTRY"] = registry
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     return env
+
+
+def _npm_registry() -> str:
+    npm = shutil.which("npm")
+    if npm is None:
+        return ""
+    try:
+        out = subprocess.run(
+            [npm, "config", "get", "registry"], capture_output=True, text=True, timeout=20
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    return out.stdout.strip() if out.returncode == 0 else ""
 
 
 def free_port() -> int:
@@ -102,11 +137,16 @@ def app_root() -> Iterator[Path]:
 
 def migrate(data_dir: Path, root: Path, env: dict[str, str]) -> None:
     """Create the schema in ``data_dir`` with the app's own migrations (in a child process)."""
-    subprocess.run(
+    done = subprocess.run(
         [sys.executable, "-c", "from labelhub_app.migrations import upgrade; upgrade()"],
-        cwd=root, env={**env, "LABELHUB_DATA_DIR": str(data_dir), "PYTHONPATH": str(root)},
-        check=True, capture_output=True, timeout=120,
+        cwd=root,
+        env={**env, "LABELHUB_DATA_DIR": str(data_dir), "PYTHONPATH": str(root)},
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
+    if done.returncode != 0:
+        raise RuntimeError(f"migrating {data_dir} failed:\n{done.stdout}{done.stderr}"[-4000:])
 
 
 @dataclass
@@ -134,8 +174,10 @@ def _wait_healthy(app: RunningApp, timeout: float) -> None:
         try:
             with urllib.request.urlopen(health, timeout=2) as resp:
                 if resp.status == 200:
-                    # The API answers before the static frontend is mounted? Check the page too.
-                    with urllib.request.urlopen(f"http://127.0.0.1:{app.port}/signin", timeout=5) as page:
+                    # the API is up; make sure the built pages are served too
+                    with urllib.request.urlopen(
+                        f"http://127.0.0.1:{app.port}/signin", timeout=5
+                    ) as page:
                         if page.status == 200:
                             return
         except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
@@ -158,12 +200,18 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 
 @contextlib.contextmanager
-def running_app(data_dir: Path | None = None, *, extra_env: dict[str, str] | None = None,
-                timeout: float = START_TIMEOUT_S) -> Iterator[RunningApp]:
+def running_app(
+    data_dir: Path | None = None,
+    *,
+    extra_env: dict[str, str] | None = None,
+    timeout: float = START_TIMEOUT_S,
+) -> Iterator[RunningApp]:
     """Build and serve the app on a free port with its own data folder; stop it afterwards."""
     with contextlib.ExitStack() as stack:
         if data_dir is None:
-            data_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="labelhub-data-")))
+            data_dir = Path(
+                stack.enter_context(tempfile.TemporaryDirectory(prefix="labelhub-data-"))
+            )
         data_dir.mkdir(parents=True, exist_ok=True)
         root = stack.enter_context(app_root())
         env = {k: v for k, v in reflex_env().items() if not k.startswith("LABELHUB_")}
@@ -175,13 +223,34 @@ def running_app(data_dir: Path | None = None, *, extra_env: dict[str, str] | Non
         log_path = data_dir / "app.log"
         log = stack.enter_context(log_path.open("wb"))
         process = subprocess.Popen(
-            [str(Path(sys.executable).parent / "reflex"), "run", "--env", "prod", "--single-port",
-             "--frontend-port", str(port), "--backend-port", str(port), "--loglevel", "info"],
-            cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            [
+                str(Path(sys.executable).parent / "reflex"),
+                "run",
+                "--env",
+                "prod",
+                "--single-port",
+                "--frontend-port",
+                str(port),
+                "--backend-port",
+                str(port),
+                "--loglevel",
+                "info",
+            ],
+            cwd=root,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
             start_new_session=True,  # its own process group: stopping it stops granian and bun too
         )
-        app = RunningApp(url=f"http://localhost:{port}", port=port, data_dir=data_dir, root=root,
-                         log_path=log_path, process=process)
+        app = RunningApp(
+            url=f"http://localhost:{port}",
+            port=port,
+            data_dir=data_dir,
+            root=root,
+            log_path=log_path,
+            process=process,
+        )
         try:
             _wait_healthy(app, timeout)
             yield app
@@ -224,6 +293,8 @@ def services_env(data_dir: Path) -> Iterator[None]:
 if __name__ == "__main__":  # manual check: python tests/browser/server.py
     started = time.monotonic()
     with running_app() as running:
-        print(f"up at {running.url} after {time.monotonic() - started:.1f} s; data in {running.data_dir}")
+        took = time.monotonic() - started
+        sys.stdout.write(f"up at {running.url} after {took:.1f} s; data in {running.data_dir}\n")
+        sys.stdout.flush()
         with contextlib.suppress(KeyboardInterrupt):
             signal.pause()

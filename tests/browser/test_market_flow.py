@@ -1,4 +1,4 @@
-"""The acceptance flow: a producer uploads and labels images, a consumer finds, buys, downloads them."""
+"""The acceptance flow: a producer uploads and labels images; a consumer finds, buys, downloads."""
 
 from __future__ import annotations
 
@@ -80,8 +80,11 @@ def _producer_uploads(page: Page, shot, files: list[Path], tag: str) -> str:  # 
     page.get_by_role("link", name="Go to dashboard").click()
     rows = page.locator(".own-row")
     expect(rows).to_have_count(3)
-    expected = {"photo-1.jpg": {"dog", "frisbee", tag}, "photo-2.jpg": {"dog", tag},
-                "photo-3.jpg": {"dog", "grass"}}
+    expected = {
+        "photo-1.jpg": {"dog", "frisbee", tag},
+        "photo-2.jpg": {"dog", tag},
+        "photo-3.jpg": {"dog", "grass"},
+    }
     for name, labels in expected.items():
         row = rows.filter(has=page.locator(".own-name", has_text=name))
         expect(row).to_have_count(1)
@@ -93,8 +96,14 @@ def _producer_uploads(page: Page, shot, files: list[Path], tag: str) -> str:  # 
 
 
 def _consumer_buys(page: Page, shot, tag: str) -> str:  # type: ignore[no-untyped-def]
-    """Sign up as a consumer, find the two tagged images, buy them twice-clicked; returns project name."""
-    sign_up(page, name="Cato Consumer", email=f"{unique('cato')}@example.com", producer=False, consumer=True)
+    """Sign up as a consumer, find the two tagged images, double-click Buy; returns the project."""
+    sign_up(
+        page,
+        name="Cato Consumer",
+        email=f"{unique('cato')}@example.com",
+        producer=False,
+        consumer=True,
+    )
     expect(page).to_have_url(path_is("/"))
 
     search = page.locator("#market-search")
@@ -118,6 +127,7 @@ def _consumer_buys(page: Page, shot, tag: str) -> str:  # type: ignore[no-untype
     page.click("#new-project")
     page.fill("#new-project-name", project)
     page.click("#create-project")
+    expect(page.locator("#new-project-name")).to_have_count(0)  # the popover has closed
     expect(page.locator("#target-project")).to_contain_text(project)
     buy = page.locator("#buy-selected")
     expect(buy).to_be_enabled()
@@ -131,7 +141,7 @@ def _consumer_buys(page: Page, shot, tag: str) -> str:  # type: ignore[no-untype
 
 
 def test_producer_sells_consumer_buys_and_downloads(new_page, shot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    tag = unique("ball")
+    tag = unique("ball-")
     files = _write_images(tmp_path)
     producer = new_page()
     open_page(producer, "/signup")
@@ -149,7 +159,9 @@ def test_producer_sells_consumer_buys_and_downloads(new_page, shot, tmp_path: Pa
     price_cents = round(float(PRICE) * 100)
     balance = f"{(WELCOME - 2 * price_cents) / 100:,.2f}"
     expect(consumer.locator(".rt-Card", has_text="Balance")).to_contain_text(balance)
-    expect(consumer.locator(".rt-Card", has_text="Spent")).to_contain_text(f"{2 * price_cents / 100:,.2f}")
+    expect(consumer.locator(".rt-Card", has_text="Spent")).to_contain_text(
+        f"{2 * price_cents / 100:,.2f}"
+    )
     shot(consumer, "07-purchases")
 
     nav(consumer, "Projects")
