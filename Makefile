@@ -15,7 +15,7 @@ export REFLEX_CHECK_LATEST_VERSION := false
 export NPM_CONFIG_REGISTRY ?= $(shell npm config get registry 2>/dev/null)
 PORT ?= 3000
 
-.PHONY: run test install install-dev browser-deps app-only worker bench lint clean
+.PHONY: run test install install-dev browser-deps bench lint clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -55,6 +55,7 @@ bench: install-dev
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/search.py --sizes 100000 1000000
 	$(BIN)/python bench/download.py
+	$(BIN)/python bench/page.py
 
 lint:
 	$(BIN)/ruff check labelhub_app inference_worker tests bench

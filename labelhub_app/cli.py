@@ -113,13 +113,32 @@ def export(
     console.print(f"Wrote {out} ({summary})")
 
 
+class _Counting:
+    """A write-only file wrapper that advances a progress bar by the bytes written."""
+
+    def __init__(self, fh, progress: Progress, task) -> None:  # type: ignore[no-untyped-def]
+        self._fh, self._progress, self._task = fh, progress, task
+
+    def write(self, data: bytes) -> int:
+        self._progress.advance(self._task, len(data))
+        return self._fh.write(data)
+
+    def flush(self) -> None:
+        self._fh.flush()
+
+
 @app.command()
-def sweep(dry_run: bool = typer.Option(False, "--dry-run")) -> None:
+def sweep(
+    dry_run: bool = typer.Option(False, "--dry-run"),
+    min_age_minutes: float = typer.Option(60, help="keep files younger than this (uploads in flight)"),
+) -> None:
     """Remove stored files that no image refers to (left by a crash mid-upload)."""
     from labelhub_app.services import images
 
     with session_scope() as session:
-        removed = images.sweep_unreferenced_objects(session, dry_run=dry_run)
+        removed = images.sweep_unreferenced_objects(
+            session, dry_run=dry_run, min_age_s=min_age_minutes * 60
+        )
     verb = "Would remove" if dry_run else "Removed"
     console.print(f"{verb} {len(removed)} unreferenced files.")
 

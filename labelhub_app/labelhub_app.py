@@ -20,7 +20,23 @@ from labelhub_app.pages import (  # noqa: F401  (each module registers its page 
 
 log = logging.getLogger("labelhub")
 
-app = rx.App(api_transformer=api, stylesheets=["/styles.css"])
+def _on_backend_error(exception: Exception) -> rx.event.EventSpec:
+    """A clear message in the page for anything a handler did not catch; the trace goes to the log."""
+    from labelhub_app.errors import LabelHubError
+
+    if isinstance(exception, LabelHubError):
+        message = exception.message
+    else:
+        log.error("unhandled error in an event handler", exc_info=exception)
+        message = "Something went wrong on our side and it has been logged. Nothing you made was lost; please try again."
+    return rx.toast.error(message, id="backend_error", position="top-center")
+
+
+app = rx.App(
+    api_transformer=api,
+    stylesheets=["/styles.css"],
+    backend_exception_handler=_on_backend_error,
+)
 
 
 def _warm_search_index() -> None:

@@ -250,9 +250,11 @@ def _edit_dialog() -> rx.Component:
          on_load=[AuthState.require_user, DashboardState.load])
 def dashboard_page() -> rx.Component:
     toolbar = rx.hstack(
-        rx.input(placeholder="Filter by label, Enter", value=DashboardState.label_filter,
-                 on_change=DashboardState.set_label_filter, on_key_down=DashboardState.filter_key,
-                 width="220px", id="dash-label-filter"),
+        rx.el.input(placeholder="Filter by label, Enter", value=DashboardState.label_filter,
+                    on_change=DashboardState.set_label_filter, on_key_down=DashboardState.filter_key,
+                    list="dash-label-options", id="dash-label-filter",
+                    style={"width": "220px", "padding": "6px 10px", "border": "1px solid var(--gray-a7)",
+                           "borderRadius": "8px", "background": "var(--color-surface)", "fontSize": "14px"}),
         rx.select.root(rx.select.trigger(), rx.select.content(
             rx.select.item("All images", value="all"), rx.select.item("On sale", value="on_sale"),
             rx.select.item("Withdrawn", value="withdrawn")),

@@ -31,7 +31,7 @@ class ImageState(rx.State):
     @rx.event
     async def load(self) -> None:
         self.error = self.notice = ""
-        self.image_id = self.router.page.params.get("image_id", "")
+        self.image_id = self.router.url.path.rstrip("/").rsplit("/", 1)[-1]
         base = (await self.get_state(AuthState)).api_base
         try:
             with session_scope() as session:

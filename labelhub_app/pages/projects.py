@@ -143,7 +143,7 @@ class ProjectState(rx.State):
     @rx.event
     async def load(self) -> None:
         self.error = ""
-        self.project_id = self.router.page.params.get("project_id", "")
+        self.project_id = self.router.url.path.rstrip("/").rsplit("/", 1)[-1]
         try:
             with session_scope() as session:
                 user = await current_user(self, session)

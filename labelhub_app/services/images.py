@@ -392,18 +392,14 @@ def set_image_on_sale(session: Session, *, actor: User, public_id: str, on_sale:
     return image
 
 
-def delete_unsold_image(session: Session, *, actor: User, public_id: str) -> None:
-    """Remove an image nobody bought; a sold image can only be withdrawn."""
-    image = _own_image(session, actor, public_id)
-    if session.exec(select(Purchase.id).where(Purchase.image_id == image.id)).first() is not None:
-        raise Forbidden("This image has been bought, so it stays; you can withdraw it from sale.")
-    image.status = STATUS_WITHDRAWN
-    session.add(SearchOutbox(image_id=image.id))  # type: ignore[arg-type]
-    session.commit()
+def sweep_unreferenced_objects(
+    session: Session, *, dry_run: bool = False, min_age_s: float = 3600.0
+) -> list[str]:
+    """Remove stored files no image row refers to (left by a crash mid-upload). Returns their keys.
 
-
-def sweep_unreferenced_objects(session: Session, *, dry_run: bool = False) -> list[str]:
-    """Remove stored files no image row refers to (left by a crash mid-upload). Returns their keys."""
+    Files younger than ``min_age_s`` are kept: an upload in progress stores its file before its
+    row commits.
+    """
     images = session.exec(select(Image)).all()
     keep: set[str] = set()
     for image in images:
@@ -414,7 +410,7 @@ def sweep_unreferenced_objects(session: Session, *, dry_run: bool = False) -> li
     removed = []
     for prefix in ("originals/", "thumbs/"):
         for key in list(store.iter_keys(prefix)):
-            if key not in keep:
+            if key not in keep and store.age_seconds(key) >= min_age_s:
                 removed.append(key)
                 if not dry_run:
                     store.delete(key)

@@ -19,6 +19,9 @@ class ObjectStore(Protocol):
 
     def size(self, key: str) -> int: ...
 
+    def age_seconds(self, key: str) -> float:
+        """Seconds since ``key`` was last written; raises ``KeyError`` if it does not exist."""
+
     def delete(self, key: str) -> None:
         """Remove ``key``; removing a missing key is not an error."""
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -50,6 +51,12 @@ class LocalObjectStore:
     def size(self, key: str) -> int:
         try:
             return self._path(key).stat().st_size
+        except FileNotFoundError as exc:
+            raise KeyError(key) from exc
+
+    def age_seconds(self, key: str) -> float:
+        try:
+            return time.time() - self._path(key).stat().st_mtime
         except FileNotFoundError as exc:
             raise KeyError(key) from exc
 
