@@ -38,7 +38,9 @@ selected_sizes = Var(
 
 
 def _human(size: int) -> str:
-    return f"{size / 1_048_576:.1f} MB" if size >= 1_048_576 else f"{max(1, size // 1024)} KB"
+    if size >= 1_048_576:
+        return f"{size / 1_048_576:.1f} MB"
+    return f"{-(-size // 1024)} KB"
 
 
 class UploadState(LabelPickerMixin, rx.State):
@@ -109,7 +111,7 @@ class UploadState(LabelPickerMixin, rx.State):
             self.error = exc.message
             return
         self.rows = [{"name": str(n), "size": _human(int(s)), "bytes": int(s), "status": "waiting",
-                      "progress": 0, "message": "", "href": ""} for n, s in sizes]
+                      "progress": 0, "message": "", "href": "", "thumb": ""} for n, s in sizes]
         self._batch = {"price": price, "licence": self.licence, "labels": bulk, "per_file": per_file,
                        "user_id": user_id}
         self.uploading = True
@@ -134,6 +136,7 @@ class UploadState(LabelPickerMixin, rx.State):
         async with self:
             batch = dict(self._batch)
             names = [r["name"] for r in self.rows]
+            base = (await self.get_state(AuthState)).api_base
         if not batch:
             async for _ in chunks:  # settings were refused: drain and drop the bytes
                 pass
@@ -148,8 +151,10 @@ class UploadState(LabelPickerMixin, rx.State):
             async with self:
                 self._set_row(i, status="checking", progress=100)
             result = await asyncio.to_thread(_ingest, batch, name, data, oversize)
+            if result.get("image_id"):
+                result["thumb"] = f"{base}{routes.API}/images/{result['image_id']}/private-thumb/256"
             async with self:
-                self._set_row(i, **result)
+                self._set_row(i, progress=100, **result)
 
         # Files arrive one after another; a chunk at offset 0 starts the next file. Each file is
         # checked and stored as soon as it is complete (reading waits meanwhile: backpressure).
@@ -211,7 +216,8 @@ def _ingest(batch: dict[str, Any], name: str, data: bytes, oversize: bool) -> di
             labels=batch["labels"], price_cents=batch["price"], licence=batch["licence"],
         )
     if result.ok:
-        return {"status": "done", "message": result.message, "href": routes.image(result.image_id or "")}
+        return {"status": "done", "message": result.message, "image_id": result.image_id,
+                "href": routes.image(result.image_id or "")}
     if result.duplicate_of:
         return {"status": "duplicate", "message": result.message, "href": routes.image(result.duplicate_of)}
     return {"status": "error", "message": result.message}
@@ -238,11 +244,17 @@ def _status_badge(status: rx.Var[str]) -> rx.Component:
 
 def _result_row(row: rx.Var) -> rx.Component:
     return rx.hstack(
-        rx.icon("image", size=18, color="var(--gray-9)"),
+        rx.cond(row["thumb"].to(str) != "",
+                rx.image(src=row["thumb"].to(str), width="48px", height="36px", object_fit="cover",
+                         border_radius="6px"),
+                rx.center(rx.icon("image", size=18, color="var(--gray-9)"), width="48px", height="36px",
+                          border_radius="6px", background="var(--gray-a3)")),
         rx.vstack(
             rx.hstack(rx.text(row["name"].to(str), size="2", weight="medium"),
                       rx.text(row["size"].to(str), size="1", color_scheme="gray"), align="baseline"),
-            rx.progress(value=row["progress"].to(int), max=100, size="1", width="100%"),
+            rx.progress(value=row["progress"].to(int), max=100, size="1", width="100%", duration="150ms",
+                        color_scheme=rx.match(row["status"].to(str), ("done", "green"), ("error", "red"),
+                                              ("duplicate", "amber"), "indigo")),
             rx.cond(row["message"].to(str) != "",
                     rx.cond(row["href"].to(str) != "",
                             rx.link(row["message"].to(str), href=row["href"].to(str), size="1"),
