@@ -2,6 +2,13 @@
 
 from labelhub_app.models._base import utcnow
 from labelhub_app.models.accounts import ROLES, AuthSession, User
+from labelhub_app.models.annotations import (
+    SOURCE_HUMAN,
+    SOURCE_MODEL,
+    AnnotationRevision,
+    Box,
+    Operation,
+)
 from labelhub_app.models.images import (
     LICENCES,
     STATUS_ON_SALE,
@@ -15,6 +22,11 @@ from labelhub_app.models.ledger import LedgerAccount, LedgerEntry, LedgerTransac
 from labelhub_app.models.market import Project, ProjectItem, Purchase
 
 __all__ = [
+    "SOURCE_HUMAN",
+    "SOURCE_MODEL",
+    "AnnotationRevision",
+    "Box",
+    "Operation",
     "LICENCES",
     "ROLES",
     "STATUS_ON_SALE",

@@ -44,6 +44,7 @@ class Image(SQLModel, table=True):
     price_cents: int = Field(ge=0)
     licence: str = Field(max_length=32)
     status: str = Field(default=STATUS_ON_SALE, max_length=16, index=True)
+    revision: int = 0  # number of the latest annotation revision (0: none yet)
     sales_count: int = 0
     income_cents: int = 0  # producer's share of all sales, kept with each sale
     created_at: datetime = Field(

@@ -35,6 +35,7 @@ from labelhub_app.models import (
 )
 from labelhub_app.services import image_pipeline
 from labelhub_app.services.accounts import require_role
+from labelhub_app.services.annotations import record_tag_change
 from labelhub_app.services.labels import resolve_labels
 
 THUMB_SMALL = 256
@@ -162,8 +163,11 @@ def ingest_one(
     try:
         session.add(image)
         session.flush()
-        for label in resolve_labels(session, names=labels, actor=actor, create=True):
+        tags = resolve_labels(session, names=labels, actor=actor, create=True)
+        for label in tags:
             session.add(ImageLabel(image_id=image.id, label_id=label.id, added_by_id=actor.id))  # type: ignore[arg-type]
+        record_tag_change(session, actor=actor, image=image, added=[t.name for t in tags], removed=[],
+                          kind="upload")
         session.add(SearchOutbox(image_id=image.id))  # type: ignore[arg-type]
         session.commit()
     except IntegrityError:
@@ -366,13 +370,16 @@ def update_image(
         wanted = resolve_labels(session, names=labels, actor=actor, create=True)
         wanted_ids = {lb.id for lb in wanted}
         current = session.exec(select(ImageLabel).where(ImageLabel.image_id == image.id)).all()
-        for row in current:
-            if row.label_id not in wanted_ids:
-                session.delete(row)
+        removed = [row for row in current if row.label_id not in wanted_ids]
+        for row in removed:
+            session.delete(row)
         have = {row.label_id for row in current}
-        for lb in wanted:
-            if lb.id not in have:
-                session.add(ImageLabel(image_id=image.id, label_id=lb.id, added_by_id=actor.id))  # type: ignore[arg-type]
+        added = [lb for lb in wanted if lb.id not in have]
+        for lb in added:
+            session.add(ImageLabel(image_id=image.id, label_id=lb.id, added_by_id=actor.id))  # type: ignore[arg-type]
+        removed_names = [session.get(Label, row.label_id).name for row in removed]  # type: ignore[union-attr]
+        record_tag_change(session, actor=actor, image=image, added=[lb.name for lb in added],
+                          removed=removed_names)
     image.updated_at = utcnow()
     session.add(image)
     session.add(SearchOutbox(image_id=image.id))  # type: ignore[arg-type]
