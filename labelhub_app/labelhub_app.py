@@ -7,6 +7,7 @@ import reflex as rx
 
 from labelhub_app.api.app import api
 from labelhub_app.pages import (  # noqa: F401  (each module registers its page with @rx.page)
+    activity,
     auth,
     dashboard,
     image_detail,

@@ -11,10 +11,17 @@ PROJECT = "/projects/[project_id]"
 PURCHASES = "/purchases"
 IMAGE = "/images/[image_id]"
 LABELS = "/labels"
+LABEL = "/label/[image_id]"
+LABEL_STREAM = "/label"
+ACTIVITY = "/activity"
 
 
 def project(project_id: str) -> str:
     return f"/projects/{project_id}"
+
+
+def label(image_id: str) -> str:
+    return f"/label/{image_id}"
 
 
 def image(image_id: str) -> str:

@@ -98,6 +98,7 @@ def navbar() -> rx.Component:
                         ),
                         rx.menu.separator(),
                         rx.menu.item("Profile", on_select=rx.redirect(routes.PROFILE)),
+                        rx.menu.item("Activity", on_select=rx.redirect(routes.ACTIVITY)),
                         rx.menu.item("Sign out", on_select=AuthState.sign_out, color_scheme="red"),
                     ),
                 ),

@@ -72,7 +72,7 @@ class DashboardState(rx.State):
              "on_sale": r.status == "on_sale", "sales": r.sales_count,
              "income": f"{r.income_cents / 100:,.2f}", "near_dup": r.near_duplicate,
              "thumb": f"{base}{routes.API}/images/{r.public_id}/private-thumb/256",
-             "href": routes.image(r.public_id)}
+             "href": routes.image(r.public_id), "label_href": routes.label(r.public_id)}
             for r in result.items
         ]
 
@@ -201,6 +201,9 @@ def _row(r: rx.Var) -> rx.Component:
         rx.table.cell(rx.cond(r["on_sale"].to(bool), rx.badge("On sale", color_scheme="green"),
                               rx.badge("Withdrawn", color_scheme="gray"))),
         rx.table.cell(rx.hstack(
+            rx.link(rx.icon_button(rx.icon("square-dashed-mouse-pointer", size=14), variant="soft", size="1",
+                                   aria_label="label in the editor"), href=r["label_href"].to(str),
+                    class_name="open-editor"),
             rx.icon_button(rx.icon("pencil", size=14), variant="soft", size="1",
                            on_click=DashboardState.open_edit(r), aria_label="edit", class_name="edit-image"),
             rx.cond(r["on_sale"].to(bool),

@@ -149,12 +149,12 @@ def _box_dict(box: Box, label: str) -> dict[str, Any]:
             "source": box.source, "score": box.score}
 
 
-def current_boxes(session: Session, image_id: int) -> list[dict[str, Any]]:
-    rows = session.exec(
-        select(Box, Label.name).join(Label, col(Label.id) == Box.label_id)
-        .where(Box.image_id == image_id).order_by(col(Box.id))
-    ).all()
-    return [_box_dict(b, name) for b, name in rows]
+def current_boxes(session: Session, image_id: int, box_ids: list[str] | None = None) -> list[dict[str, Any]]:
+    """The image's boxes (only those with the given public ids, when given)."""
+    query = select(Box, Label.name).join(Label, col(Label.id) == Box.label_id).where(Box.image_id == image_id)
+    if box_ids is not None:
+        query = query.where(col(Box.public_id).in_(box_ids))
+    return [_box_dict(b, name) for b, name in session.exec(query.order_by(col(Box.id))).all()]
 
 
 def current_tags(session: Session, image_id: int) -> list[str]:
@@ -288,13 +288,17 @@ def _changes_for_edits(
 ) -> list[dict[str, Any]]:
     from labelhub_app.services.labels import check_label_name
 
-    current = {b["id"]: b for b in current_boxes(session, image.id)}  # type: ignore[arg-type]
+    edits = coalesce_edits(edits)
+    touched = [str(e.box.get("id", "")) for e in edits]
+    current = {b["id"]: b for b in current_boxes(session, image.id, touched)}  # type: ignore[arg-type]
+    count = _count_boxes(session, image.id)  # type: ignore[arg-type]
     changes: list[dict[str, Any]] = []
-    for edit in coalesce_edits(edits):
+    for edit in edits:
         if edit.kind == "delete":
             box_id = str(edit.box.get("id", ""))
             if box_id in current:
                 changes.append({"op": "remove", "box": current.pop(box_id)})
+                count -= 1
             continue
         box = _clean_box(edit.box, image)
         box["label"] = check_label_name(box["label"])
@@ -302,10 +306,11 @@ def _changes_for_edits(
         if before is None:
             changes.append({"op": "add", "box": box})
             current[box["id"]] = box
+            count += 1
         elif before != box:
             changes.append({"op": "update", "before": before, "after": box})
             current[box["id"]] = box
-    if len(current) > MAX_BOXES_PER_IMAGE:
+    if count > MAX_BOXES_PER_IMAGE:
         raise InvalidInput(f"An image can hold at most {MAX_BOXES_PER_IMAGE:,} boxes.")
     if tags is not None:
         wanted = list(dict.fromkeys(check_label_name(t) for t in tags))
