@@ -10,6 +10,7 @@ from labelhub_app.pages import (  # noqa: F401  (each module registers its page 
     activity,
     auth,
     dashboard,
+    editor_demo,
     image_detail,
     labels,
     market,

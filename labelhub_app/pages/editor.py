@@ -148,6 +148,7 @@ class EditorState(LabelPickerMixin, rx.State):
                     if view.may_edit else []
                 if not self.known_labels:
                     self.known_labels = label_service.all_label_names(session)
+                frequent = ann.frequent_labels(session, actor=user) if user else []
         except LabelHubError as exc:
             self.error, self.loaded, self.image_id = exc.message, True, ""
             return
@@ -158,7 +159,7 @@ class EditorState(LabelPickerMixin, rx.State):
         self.chosen_labels = view.tags
         self._pending, self.pending_count, self.tags_dirty, self._save_key = [], 0, False, ""
         self.selected, self.relabel_text = {}, ""
-        used = list(dict.fromkeys([*(b["label"] for b in view.boxes), *view.tags, *self.palette]))
+        used = list(dict.fromkeys([*(b["label"] for b in view.boxes), *view.tags, *self.palette, *frequent]))
         self.palette = used[:9]
         if not self.current_label or self.current_label not in self.palette:
             self.current_label = self.palette[0] if self.palette else "object"
@@ -450,7 +451,7 @@ def _history() -> rx.Component:
                 width="100%", align="center", padding_y="4px", border_bottom="1px solid var(--gray-a3)",
                 class_name="revision-row",
             )), spacing="0", width="100%"),
-            max_height="220px", type="auto",
+            max_height="220px", type="hover", scrollbars="vertical",
         ),
         spacing="2", width="100%",
     )

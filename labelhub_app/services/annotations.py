@@ -505,3 +505,20 @@ def stream_images(
             query = query.where((col(Image.created_at) > created) | ((col(Image.created_at) == created) & (col(Image.id) > cid)))
     rows = session.exec(query.order_by(col(Image.created_at), col(Image.id)).limit(limit)).all()
     return [r[0] for r in rows]
+
+
+def frequent_labels(session: Session, *, actor: User, limit: int = 9) -> list[str]:
+    """The labels this person used most on boxes and tags of their images (for the label keys)."""
+    boxes = session.exec(
+        select(Label.name, func.count()).join(Box, col(Box.label_id) == Label.id)
+        .where(Box.author_id == actor.id).group_by(Label.name).order_by(func.count().desc()).limit(limit)
+    ).all()
+    tags = session.exec(
+        select(Label.name, func.count()).join(ImageLabel, col(ImageLabel.label_id) == Label.id)
+        .join(Image, col(Image.id) == ImageLabel.image_id)
+        .where(Image.owner_id == actor.id).group_by(Label.name).order_by(func.count().desc()).limit(limit)
+    ).all()
+    counts: Counter[str] = Counter()
+    for name, n in [*boxes, *tags]:
+        counts[name] += int(n)
+    return [name for name, _ in counts.most_common(limit)]

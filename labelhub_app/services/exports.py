@@ -31,9 +31,11 @@ from sqlmodel.sql.expression import Select
 
 from labelhub_app.adapters.storage import get_store
 from labelhub_app.errors import InvalidInput, NotFound
-from labelhub_app.formats.coco import DatasetImage, make_categories, write_coco
+from labelhub_app.formats.coco import write_coco_dataset
 from labelhub_app.formats.csv_manifest import ManifestRow, write_manifest
-from labelhub_app.models import LICENCES, Image, Label, Purchase, User
+from labelhub_app.formats.records import Box as DatasetBox
+from labelhub_app.formats.records import Dataset, ImageRecord
+from labelhub_app.models import LICENCES, Box, Image, Label, Purchase, User
 from labelhub_app.models.market import Project
 from labelhub_app.services import market
 from labelhub_app.services.images import labels_by_image
@@ -173,6 +175,19 @@ def _label_names(session: Session, image_ids: list[int]) -> dict[int, list[str]]
     return out
 
 
+def _boxes_by_image(session: Session, image_ids: list[int]) -> dict[int, list[DatasetBox]]:
+    """Each image's current boxes, in original-image pixels, for the COCO annotations."""
+    out: dict[int, list[DatasetBox]] = {}
+    for image_id, name, x, y, w, h, score in session.exec(
+        select(Box.image_id, Label.name, Box.x, Box.y, Box.w, Box.h, Box.score)
+        .join(Label, col(Label.id) == Box.label_id)
+        .where(col(Box.image_id).in_(image_ids))
+        .order_by(col(Box.image_id), col(Box.id))
+    ):
+        out.setdefault(image_id, []).append(DatasetBox(name, x, y, w, h, score))
+    return out
+
+
 def _label_parents(session: Session) -> dict[str, str | None]:
     rows = session.exec(select(Label.id, Label.name, Label.parent_id)).all()
     name_of = {label_id: name for label_id, name, _ in rows}
@@ -209,26 +224,26 @@ def _plan(session: Session, *, actor: User, project_id: str) -> _Plan:
             ) from None
         entries.append(_ImageEntry(IMAGES_DIR + name, row.object_key, size, row.bought_at))
 
-    dataset = [
-        DatasetImage(
-            i,
-            name,
-            r.width,
-            r.height,
-            tuple(labels.get(r.image_id, ())),
-            r.licence,
-            r.public_id,
+    boxes = _boxes_by_image(session, [r.image_id for r in rows])
+    dataset = Dataset.of(
+        ImageRecord(
+            file_name=name,
+            width=r.width,
+            height=r.height,
+            labels=tuple(labels.get(r.image_id, ())),
+            boxes=tuple(boxes.get(r.image_id, ())),
+            image_id=r.public_id,
+            licence=r.licence,
         )
-        for i, (r, name) in enumerate(zip(rows, names, strict=True), start=1)
-    ]
-    categories = make_categories({n for d in dataset for n in d.labels}, _label_parents(session))
+        for r, name in zip(rows, names, strict=True)
+    )
     last = max(r.bought_at for r in rows)
     coco = io.StringIO()
-    write_coco(
+    write_coco_dataset(
         dataset,
-        categories,
         coco,
         licence_names=LICENCES,
+        parents=_label_parents(session),
         info={
             "description": f"LabelHub project {project.name}",
             "version": "1.0",
@@ -250,7 +265,7 @@ def _plan(session: Session, *, actor: User, project_id: str) -> _Plan:
                 r.producer,
                 r.price_cents,
             )
-            for r, e, d in zip(rows, entries, dataset, strict=True)
+            for r, e, d in zip(rows, entries, dataset.images, strict=True)
         ),
         manifest,
     )

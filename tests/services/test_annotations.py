@@ -170,3 +170,11 @@ def test_oplog_admin_sees_all_others_only_their_own(session, pic):
     assert {o.user for o in oplog.list_operations(session, actor=producer, everyone=True).items} == \
         {producer.pseudonym, other.pseudonym}
     assert oplog.list_operations(session, actor=producer, action="tag_add", image_id=image.public_id).total == 1
+
+
+def test_frequent_labels(session, pic):
+    producer, image = pic
+    ann.save_annotations(session, actor=producer, image_id=image.public_id, base_revision=1,
+                         edits=[BoxEdit("create", box("a", "cat")), BoxEdit("create", box("b", "cat")),
+                                BoxEdit("create", box("c", "bird"))])
+    assert ann.frequent_labels(session, actor=producer) == ["cat", "bird", "dog"]

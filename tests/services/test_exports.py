@@ -310,3 +310,38 @@ def test_unique_file_names() -> None:
         "b.jpg",
         "a-4.jpg",
     ]
+
+
+def test_coco_export_includes_boxes_with_category_ids_and_areas(session, tmp_path):
+    import json
+
+    from pycocotools.coco import COCO
+
+    from labelhub_app.services import annotations as ann
+    from labelhub_app.services import exports, market
+    from tests.factories import make_image, make_project, make_user
+
+    producer, buyer = make_user(session, "producer"), make_user(session, "consumer")
+    image = make_image(session, producer, labels=("street",))
+    ann.save_annotations(session, actor=producer, image_id=image.public_id, base_revision=1, edits=[
+        ann.BoxEdit("create", {"id": "b1", "label": "dog", "x": 10, "y": 20, "w": 30, "h": 40}),
+        ann.BoxEdit("create", {"id": "b2", "label": "cat", "x": 100, "y": 50, "w": 20.5, "h": 10}),
+    ])
+    project = make_project(session, buyer)
+    market.buy_images(session, buyer=buyer, project_id=project.public_id, image_ids=[image.public_id],
+                      idempotency_key="k")
+    out = tmp_path / "p.zip"
+    with out.open("wb") as fh:
+        exports.write_project_zip(session, actor=buyer, project_id=project.public_id, out=fh)
+    import zipfile
+
+    doc = json.loads(zipfile.ZipFile(out).read("annotations/coco.json"))
+    cats = {c["id"]: c["name"] for c in doc["categories"]}
+    assert sorted(cats) == list(range(1, len(cats) + 1))  # contiguous
+    got = sorted((cats[a["category_id"]], a["bbox"], a["area"]) for a in doc["annotations"])
+    assert got == [("cat", [100, 50, 20.5, 10], 205.0), ("dog", [10, 20, 30, 40], 1200.0)]
+    assert {cats[x["category_id"]] for x in doc["image_labels"]} == {"street"}
+    coco_path = tmp_path / "coco.json"
+    coco_path.write_text(json.dumps(doc))
+    coco = COCO(str(coco_path))
+    assert len(coco.getAnnIds()) == 2 and coco.getCatIds(catNms=["dog"])
