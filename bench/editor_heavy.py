@@ -284,6 +284,7 @@ def main() -> None:
         "main_ms_per_event",
         "moves_s",
         "static_draw_ms",
+        "js_heap_mb",
     )
     for measure in dict.fromkeys(r["measure"] for r in all_results):
         rows = [r for r in all_results if r["measure"] == measure]

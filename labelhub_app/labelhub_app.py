@@ -6,11 +6,12 @@ import logging
 import reflex as rx
 
 from labelhub_app.api.app import api
+from labelhub_app.config import get_settings
 from labelhub_app.pages import (  # noqa: F401  (each module registers its page with @rx.page)
     activity,
     auth,
     dashboard,
-    editor_demo,
+    editor,
     image_detail,
     labels,
     market,
@@ -21,6 +22,9 @@ from labelhub_app.pages import (  # noqa: F401  (each module registers its page 
 )
 
 log = logging.getLogger("labelhub")
+
+if get_settings().dev_pages:
+    from labelhub_app.pages import editor_demo  # noqa: F401  (the box editor playground, /dev/editor-demo)
 
 def _on_backend_error(exception: Exception) -> rx.event.EventSpec:
     """A clear message in the page for anything a handler did not catch; the trace goes to the log."""

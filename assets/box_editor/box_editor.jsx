@@ -204,6 +204,7 @@ class Editor {
     this.curLabel = "";
     this.readOnly = false;
     this.lastSeq = undefined;
+    this.loadedSrc = undefined;
     this.drawCount = 0;
     this.lastDrawn = 0; // boxes in the store at the last static draw
     this.drawMs = 0; // duration of the last static draw
@@ -343,13 +344,16 @@ class Editor {
 
   loadBoxes(list) {
     const keep = this.sel;
+    // A reload of the same image keeps the selected box; another image's boxes never inherit it.
+    const sameImage = this.loadedSrc === this.props.src;
+    this.loadedSrc = this.props.src;
     this.cancelGesture();
     this.store.load(list);
     this.readyAt = null;
     this.undoStack = [];
     this.redoStack = [];
     this.sel = null;
-    if (keep && this.store.get(keep)) this.select(keep, false);
+    if (keep && sameImage && this.store.get(keep)) this.select(keep, false);
     else {
       this.hideActive();
       if (keep) this.emit("onSelect", {});
@@ -401,30 +405,34 @@ class Editor {
   }
 
   // ---------------------------------------------------------------- edits, undo, redo
-  /** Apply before -> after to the store and the view (null before = create, null after = delete). */
-  apply(before, after) {
+  /**
+   * Apply before -> after (null before = create, null after = delete) to the store and the view,
+   * then tell Python: the change first, then the selection if the selected box went away.
+   */
+  applyAndEmit(before, after) {
     const id = (after || before).id;
     this.store.put(id, after);
+    let deselected = false;
     if (this.sel === id) {
       if (after) this.showActive(after);
       else {
         this.sel = null;
         this.hideActive();
-        this.emit("onSelect", {});
-      }
-      // The selected box is not on the static layer: only the active layer changes.
-      if (before && after) {
-        this.activeLayer?.batchDraw();
-        return;
+        deselected = true;
       }
     }
-    this.redrawAll();
+    if (this.sel === id && before && after) {
+      this.activeLayer?.batchDraw(); // the selected box is not on the static layer
+    } else {
+      this.redrawAll();
+    }
+    this.emitChange(before, after);
+    if (deselected) this.emit("onSelect", {});
   }
 
-  /** A finished edit: apply it, tell Python, record it for undo. */
+  /** A finished edit: apply it, tell Python, record it for undo (a new edit clears redo). */
   edit(before, after) {
-    this.apply(before, after);
-    this.emitChange(before, after);
+    this.applyAndEmit(before, after);
     this.undoStack.push({ before, after });
     this.redoStack = [];
   }
@@ -432,16 +440,14 @@ class Editor {
   undo() {
     const e = this.undoStack.pop();
     if (!e) return;
-    this.apply(e.after, e.before);
-    this.emitChange(e.after, e.before);
+    this.applyAndEmit(e.after, e.before);
     this.redoStack.push(e);
   }
 
   redo() {
     const e = this.redoStack.pop();
     if (!e) return;
-    this.apply(e.before, e.after);
-    this.emitChange(e.before, e.after);
+    this.applyAndEmit(e.before, e.after);
     this.undoStack.push(e);
   }
 
@@ -489,6 +495,14 @@ class Editor {
     const before = this.store.get(this.sel);
     if (!rect || !before) return;
     const w = rect.width() * rect.scaleX(), h = rect.height() * rect.scaleY();
+    const eps = 1e-6;
+    if (Math.abs(rect.x() - before.x) < eps && Math.abs(rect.y() - before.y) < eps
+        && Math.abs(w - before.w) < eps && Math.abs(h - before.h) < eps) {
+      // Not moved (a click-select also fires dragstart/dragend): no edit, and a box from
+      // Python with more decimals is not rounded behind the user's back.
+      this.showActive(before);
+      return;
+    }
     const x0 = Math.max(0, rect.x()), y0 = Math.max(0, rect.y());
     const x1 = Math.min(this.W, rect.x() + w), y1 = Math.min(this.H, rect.y() + h);
     if (x1 - x0 < MIN_SIZE || y1 - y0 < MIN_SIZE) {
@@ -499,7 +513,7 @@ class Editor {
     const after = { ...before, x: r1(x0), y: r1(y0), w: r1(x1 - x0), h: r1(y1 - y0) };
     this.showActive(after);
     this.activeLayer?.batchDraw();
-    if (sameGeometry(before, after)) return; // a click-select also fires dragstart/dragend
+    if (sameGeometry(before, after)) return;
     this.edit(before, after);
   }
 

@@ -217,6 +217,7 @@ def running_app(
         env = {k: v for k, v in reflex_env().items() if not k.startswith("LABELHUB_")}
         env.update(extra_env or {})
         env["LABELHUB_DATA_DIR"] = str(data_dir)
+        env["LABELHUB_DEV_PAGES"] = "1"  # the component playground the editor tests use
         env["PYTHONPATH"] = str(root)
         migrate(data_dir, root, env)
         port = free_port()
