@@ -143,6 +143,23 @@ def sweep(
     console.print(f"{verb} {len(removed)} unreferenced files.")
 
 
+@app.command("make-admin")
+def make_admin(
+    email: str = typer.Argument(..., help="the account's email"),
+    revoke: bool = typer.Option(False, "--revoke", help="take the admin flag back"),
+) -> None:
+    """Let an account see everyone's activity (and act as admin)."""
+    from labelhub_app.services import accounts
+
+    with session_scope() as session:
+        try:
+            user = accounts.set_admin(session, email=email, admin=not revoke)
+        except LabelHubError as exc:
+            console.print(f"[red]{exc.message}[/red]")
+            raise typer.Exit(1) from None
+    console.print(f"{user.email} is {'now' if user.is_admin else 'no longer'} an admin.")
+
+
 @app.command("check-ledger")
 def check_ledger() -> None:
     """Prove that every ledger transaction balances."""

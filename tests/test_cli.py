@@ -54,3 +54,15 @@ def test_migrate_demo_reindex_export_sweep_check(settings, session, tmp_path):
     assert r.exit_code == 0 and "balances" in r.output
     r = runner.invoke(app, ["sweep", "--dry-run"])
     assert r.exit_code == 0 and "Would remove 0" in r.output
+
+
+def test_make_admin(settings, session):
+    from tests.factories import make_user
+
+    user = make_user(session, "producer", email="boss@example.com")
+    r = runner.invoke(app, ["make-admin", "Boss@example.com"])
+    assert r.exit_code == 0 and "now an admin" in r.output
+    session.refresh(user)
+    assert user.is_admin
+    r = runner.invoke(app, ["make-admin", "nobody@example.com"])
+    assert r.exit_code == 1 and "no account" in r.output

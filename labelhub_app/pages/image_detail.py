@@ -51,7 +51,8 @@ class ImageState(rx.State):
                      "licence": view.licence_text, "producer": view.producer_pseudonym,
                      "date": view.created_at.strftime("%d %b %Y"), "owned": view.owned, "own": view.is_own,
                      "on_sale": view.on_sale, "sales": view.sales_count,
-                     "original": f"{base}{routes.API}/images/{view.public_id}/original"}
+                     "original": f"{base}{routes.API}/images/{view.public_id}/original",
+                     "editor": routes.label(view.public_id)}
         self.projects = [{"id": p.public_id, "name": p.name} for p in projects]
         if self.projects and not self.target_project:
             self.target_project = self.projects[0]["id"]
@@ -113,8 +114,13 @@ def image_page() -> rx.Component:
                             rx.badge(rx.icon("check", size=12), "You own this image", color_scheme="green",
                                      size="2"),
                             rx.badge("Your image", size="2")),
-                    rx.link(rx.button(rx.icon("download", size=14), "Download original", variant="soft"),
-                            href=ImageState.info["original"].to(str)),
+                    rx.hstack(
+                        rx.link(rx.button(rx.icon("download", size=14), "Download original", variant="soft"),
+                                href=ImageState.info["original"].to(str)),
+                        rx.cond(ImageState.info["own"].to(bool),
+                                rx.link(rx.button(rx.icon("square-dashed-mouse-pointer", size=14), "Open in editor"),
+                                        href=ImageState.info["editor"].to(str))),
+                    ),
                 ),
                 rx.cond(
                     AuthState.is_consumer,

@@ -205,3 +205,16 @@ def require_role(user: User | None, role: str) -> User:
     if not getattr(user, f"is_{role}", False) and not user.is_admin:
         raise Forbidden(f"This needs the {role} role; add it on your profile page.")
     return user
+
+
+def set_admin(session: Session, *, email: str, admin: bool = True) -> User:
+    """Grant or take back the admin flag (the `labelhub make-admin` command; no page does this)."""
+    from labelhub_app.errors import NotFound
+
+    user = session.exec(select(User).where(User.email == normalise_email(email))).first()
+    if user is None:
+        raise NotFound(f"There is no account with the email {email}.")
+    user.is_admin = admin
+    session.add(user)
+    session.commit()
+    return user
