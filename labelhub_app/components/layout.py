@@ -60,6 +60,7 @@ def navbar() -> rx.Component:
                     AuthState.is_producer,
                     rx.fragment(
                         _nav_link("Upload", routes.UPLOAD, "upload"),
+                        _nav_link("Label", routes.LABEL_STREAM, "square-dashed-mouse-pointer"),
                         _nav_link("Dashboard", routes.DASHBOARD, "layout-dashboard"),
                     ),
                 ),

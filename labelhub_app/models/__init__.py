@@ -20,8 +20,10 @@ from labelhub_app.models.images import (
 from labelhub_app.models.labels import Label
 from labelhub_app.models.ledger import LedgerAccount, LedgerEntry, LedgerTransaction
 from labelhub_app.models.market import Project, ProjectItem, Purchase
+from labelhub_app.models.tokens import AccessToken
 
 __all__ = [
+    "AccessToken",
     "SOURCE_HUMAN",
     "SOURCE_MODEL",
     "AnnotationRevision",

@@ -188,7 +188,7 @@ class EditorState(LabelPickerMixin, rx.State):
         self.pending_count = len(ann.coalesce_edits(ann.BoxEdit(e["kind"], e["box"]) for e in self._pending))
         self.box_count += {"create": 1, "delete": -1}.get(kind, 0)
         self._save_key = ""  # new edits: a new save
-        self.status = ""
+        self.status = "" if self.pending_count or self.tags_dirty else f"Revision {self.revision}"
         if box.get("label") and box["label"] not in self.palette:
             self.palette = [*self.palette, box["label"]][-9:]
 
@@ -314,6 +314,9 @@ class EditorState(LabelPickerMixin, rx.State):
 
     @rx.event
     def skip(self):  # type: ignore[no-untyped-def]
+        if self.unsaved:
+            self.error = "You have unsaved changes: save them (Ctrl+S) or undo them before skipping this image."
+            return None
         return self._go_next()
 
     @rx.event
@@ -349,6 +352,9 @@ class EditorState(LabelPickerMixin, rx.State):
 
     @rx.event
     async def restore(self, number: int) -> None:
+        if self.unsaved:  # restoring reloads the image: unsaved edits would silently go
+            self.error = "Save or undo your changes before restoring an older revision."
+            return
         try:
             with session_scope() as session:
                 user = await current_user(self, session)
@@ -365,7 +371,8 @@ class EditorState(LabelPickerMixin, rx.State):
     @rx.event
     def set_stream_status(self, value: str):  # type: ignore[no-untyped-def]
         self.stream_status = value
-        return EditorState.restart_stream
+        # give the keys back to the editor (Space would reopen the select otherwise)
+        return [EditorState.restart_stream, rx.call_script("document.activeElement?.blur()")]
 
     @rx.event
     def set_stream_label(self, value: str) -> None:
@@ -475,7 +482,8 @@ def _toolbar() -> rx.Component:
         rx.vstack(
             rx.heading(EditorState.file_name, size="5", id="editor-title"),
             rx.text(EditorState.width.to_string(), " × ", EditorState.height.to_string(), " px · by ",
-                    EditorState.owner, " · ", EditorState.box_count.to_string(), " boxes", size="2",
+                    EditorState.owner, " · ", EditorState.box_count.to_string(),
+                    rx.cond(EditorState.box_count == 1, " box", " boxes"), size="2",
                     color_scheme="gray"),
             spacing="0",
         ),

@@ -1,4 +1,4 @@
-"""Profile: display name, about, roles; the pseudonym everyone else sees."""
+"""Profile: display name, about, roles, the pseudonym everyone else sees; API access tokens."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from labelhub_app.components.common import error_callout, info_callout
 from labelhub_app.components.layout import page_frame
 from labelhub_app.db import session_scope
 from labelhub_app.errors import LabelHubError, NotAuthenticated
-from labelhub_app.services import accounts
+from labelhub_app.services import accounts, tokens
 from labelhub_app.state.auth import AuthState, current_user
 
 
@@ -74,6 +74,145 @@ class ProfileState(rx.State):
         return AuthState.load_user
 
 
+EXPIRY_CHOICES = {"30": "30 days", "90": "90 days", "365": "1 year", "never": "Never"}
+
+
+def _when(moment) -> str:  # type: ignore[no-untyped-def]
+    return moment.strftime("%Y-%m-%d %H:%M") if moment else ""
+
+
+class TokensState(rx.State):
+    """The person's access tokens. A new token is held here only until it is dismissed."""
+
+    tokens: list[dict[str, str]] = []
+    new_name: str = ""
+    new_expiry: str = "90"
+    created_token: str = ""  # shown once, then cleared
+    error: str = ""
+
+    @rx.event
+    async def load(self) -> None:
+        self.created_token = self.error = ""
+        await self._reload()
+
+    async def _reload(self) -> None:
+        try:
+            with session_scope() as session:
+                rows = tokens.list_tokens(session, actor=await current_user(self, session))
+        except LabelHubError as exc:
+            self.error = exc.message
+            return
+        self.tokens = [
+            {"id": t.public_id, "name": t.name, "prefix": f"{t.prefix}…",
+             "created": _when(t.created_at), "last_used": _when(t.last_used_at) or "never",
+             "expires": _when(t.expires_at) or "never"}
+            for t in rows
+        ]
+
+    @rx.event
+    def set_new_name(self, value: str) -> None:
+        self.new_name = value
+
+    @rx.event
+    def set_new_expiry(self, value: str) -> None:
+        self.new_expiry = value
+
+    @rx.event
+    async def create(self):  # type: ignore[no-untyped-def]
+        self.error = self.created_token = ""
+        days = None if self.new_expiry == "never" else int(self.new_expiry)
+        try:
+            with session_scope() as session:
+                new = tokens.create_token(session, actor=await current_user(self, session),
+                                          name=self.new_name, expires_in_days=days)
+        except LabelHubError as exc:
+            self.error = exc.message
+            return None
+        await self._reload()
+        self.created_token, self.new_name = new.token, ""
+        return None
+
+    @rx.event
+    async def revoke(self, token_id: str) -> None:
+        self.error = ""
+        try:
+            with session_scope() as session:
+                user = await current_user(self, session)
+                tokens.revoke_token(session, actor=user, token_id=token_id)
+        except LabelHubError as exc:
+            self.error = exc.message
+            return
+        await self._reload()
+
+    @rx.event
+    def dismiss(self) -> None:
+        self.created_token = ""
+
+
+def _tokens_card() -> rx.Component:
+    table = rx.table.root(
+        rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in
+                                       ("Name", "Token", "Created", "Last used", "Expires", "")])),
+        rx.table.body(rx.foreach(TokensState.tokens, lambda t: rx.table.row(
+            rx.table.cell(rx.text(t["name"], size="2", weight="medium")),
+            rx.table.cell(rx.code(t["prefix"], size="1")),
+            rx.table.cell(rx.text(t["created"], size="1", color_scheme="gray")),
+            rx.table.cell(rx.text(t["last_used"], size="1", color_scheme="gray")),
+            rx.table.cell(rx.text(t["expires"], size="1", color_scheme="gray")),
+            rx.table.cell(rx.button("Revoke", size="1", variant="soft", color_scheme="red",
+                                    on_click=TokensState.revoke(t["id"]),
+                                    aria_label="Revoke " + t["name"])),
+            class_name="token-row"))),
+        variant="surface", width="100%", size="1",
+    )
+    new_token = rx.cond(
+        TokensState.created_token != "",
+        rx.callout.root(
+            rx.callout.icon(rx.icon("key-round")),
+            rx.vstack(
+                rx.text("Copy your new token now: it is shown only once.", weight="bold", size="2"),
+                rx.code(TokensState.created_token, id="new-token", size="2",
+                        style={"word_break": "break-all"}),
+                rx.hstack(
+                    rx.button("Copy", size="1",
+                              on_click=rx.set_clipboard(TokensState.created_token)),
+                    rx.button("Done", size="1", variant="soft", on_click=TokensState.dismiss),
+                    spacing="2",
+                ),
+                spacing="2", width="100%",
+            ),
+            color_scheme="amber", width="100%", role="status",
+        ),
+    )
+    return rx.card(
+        rx.vstack(
+            rx.heading("Access tokens", size="4", id="access-tokens"),
+            rx.text("Scripts and the Python client sign in with a token: send it as ",
+                    rx.code("Authorization: Bearer <token>"), ". See the ",
+                    rx.link("API docs", href=AuthState.api_base + "/api/v1/docs", is_external=True),
+                    ". Revoke a token you no longer use or may have leaked.",
+                    size="2", color_scheme="gray"),
+            error_callout(TokensState.error),
+            new_token,
+            rx.hstack(
+                rx.input(value=TokensState.new_name, on_change=TokensState.set_new_name,
+                         placeholder="Token name, e.g. training laptop", id="token-name", flex="1",
+                         max_length=80),
+                rx.select.root(rx.select.trigger(id="token-expiry", aria_label="Expires in"),
+                               rx.select.content(*[rx.select.item(t, value=v)
+                                                   for v, t in EXPIRY_CHOICES.items()]),
+                               value=TokensState.new_expiry, on_change=TokensState.set_new_expiry),
+                rx.button("Create token", on_click=TokensState.create, id="create-token"),
+                width="100%", spacing="2", align="center",
+            ),
+            rx.cond(TokensState.tokens.length() > 0, table,
+                    rx.text("No tokens yet.", size="2", color_scheme="gray")),
+            spacing="3", width="100%",
+        ),
+        size="3", width="100%",
+    )
+
+
 def _role_switch(title: str, text: str, checked: rx.Var[bool], on_change, id_: str) -> rx.Component:  # type: ignore[no-untyped-def]
     return rx.hstack(
         rx.vstack(rx.text(title, size="2", weight="bold"), rx.text(text, size="1", color_scheme="gray"),
@@ -84,10 +223,11 @@ def _role_switch(title: str, text: str, checked: rx.Var[bool], on_change, id_: s
     )
 
 
-@rx.page(route=routes.PROFILE, title="Profile · LabelHub", on_load=[AuthState.require_user, ProfileState.load])
+@rx.page(route=routes.PROFILE, title="Profile · LabelHub",
+         on_load=[AuthState.require_user, ProfileState.load, TokensState.load])
 def profile_page() -> rx.Component:
     return page_frame(
-        rx.hstack(
+        rx.vstack(rx.hstack(
             rx.card(
                 rx.vstack(
                     rx.avatar(fallback=ProfileState.pseudonym.to(str)[:2].upper(), size="7", radius="full"),
@@ -124,7 +264,7 @@ def profile_page() -> rx.Component:
                 flex="1", size="3",
             ),
             spacing="5", align="start", width="100%",
-        ),
+        ), _tokens_card(), spacing="5", width="100%"),
         title="Profile",
         max_width="960px",
     )

@@ -1,12 +1,15 @@
-"""Project downloads: the images a consumer bought into a project, as one streamed zip.
+"""Project downloads: the images a consumer bought into a project, as one streamed zip, and
+exports of their labels and boxes in other dataset formats, full or incremental
+(:func:`export_project`, :class:`ExportMark`).
 
 The zip holds::
 
     README.txt             what is inside
     LICENSE.txt            per licence: its title and the files under it, with purchase dates
     manifest.csv           one row per image (formats/csv_manifest.py)
-    annotations/coco.json  COCO JSON with image-level labels (formats/coco.py)
-    images/<name>          the stored originals, under sanitised unique names
+    annotations/coco.json  COCO JSON with boxes and image-level labels (formats/coco.py)
+    images/<name>          the stored originals, under sanitised unique names (unique by stem,
+                           case-insensitively, so per-image label files never collide)
 
 It is written through ``zipfile`` into a write-only sink that is emptied after every chunk, so
 memory stays flat whatever the project's size: the zip is never seekable, and ``zipfile`` then
@@ -21,21 +24,35 @@ import io
 import re
 import unicodedata
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, BinaryIO
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 from sqlmodel.sql.expression import Select
 
 from labelhub_app.adapters.storage import get_store
 from labelhub_app.errors import InvalidInput, NotFound
 from labelhub_app.formats.coco import write_coco_dataset
 from labelhub_app.formats.csv_manifest import ManifestRow, write_manifest
+from labelhub_app.formats.label_studio import write_label_studio
+from labelhub_app.formats.labelme import write_labelme_files
 from labelhub_app.formats.records import Box as DatasetBox
 from labelhub_app.formats.records import Dataset, ImageRecord
-from labelhub_app.models import LICENCES, Box, Image, Label, Purchase, User
+from labelhub_app.formats.sagemaker import write_sagemaker
+from labelhub_app.formats.voc import write_voc_files
+from labelhub_app.formats.yolo import write_yolo
+from labelhub_app.models import (
+    LICENCES,
+    AnnotationRevision,
+    Box,
+    Image,
+    ImageLabel,
+    Label,
+    Purchase,
+    User,
+)
 from labelhub_app.models.market import Project
 from labelhub_app.services import market
 from labelhub_app.services.images import labels_by_image
@@ -43,7 +60,7 @@ from labelhub_app.services.images import labels_by_image
 CHUNK_BYTES = 1024 * 1024
 IMAGES_DIR = "images/"
 MAX_STEM = 100
-_LABEL_QUERY_BATCH = 500
+_QUERY_BATCH = 500  # ids per IN (...) list
 
 _EXTENSIONS = {
     "JPEG": "jpg",
@@ -92,6 +109,7 @@ class _Row:
     price_cents: int  # as paid
     bought_at: datetime
     producer: str  # pseudonym
+    purchase_id: int
 
 
 @dataclass(frozen=True)
@@ -132,23 +150,28 @@ def safe_file_name(name: str, image_format: str) -> str:
 def unique_file_names(names: list[str]) -> list[str]:
     """The same names with '-2', '-3'... added before the extension where one repeats.
 
-    Compared case-insensitively, since Windows and macOS folders are.
+    Compared case-insensitively, since Windows and macOS folders are, and by stem (the name
+    without its extension): formats that keep one annotation file per image (YOLO's
+    ``labels/a.txt``, VOC's ``Annotations/a.xml``, LabelMe's ``a.json``) name it by the stem, so
+    ``a.jpg`` and ``a.png`` must not both be exported.
     """
     taken: set[str] = set()
     next_suffix: dict[str, int] = {}
     out: list[str] = []
     for name in names:
+        stem, dot, ext = name.rpartition(".")
+        if not dot:
+            stem, ext = name, ""
         candidate = name
-        key = name.casefold()
+        key = stem.casefold()
         if key in taken:
-            stem, dot, ext = name.rpartition(".")
-            if not dot:
-                stem, ext = name, ""
             n = next_suffix.get(key, 2)
-            while (candidate := f"{stem}-{n}{dot}{ext}").casefold() in taken:
+            while f"{stem}-{n}".casefold() in taken:
                 n += 1
             next_suffix[key] = n + 1
-        taken.add(candidate.casefold())
+            candidate = f"{stem}-{n}{dot}{ext}"
+            key = f"{stem}-{n}".casefold()
+        taken.add(key)
         out.append(candidate)
     return out
 
@@ -170,21 +193,24 @@ def _export_name(project: Project) -> str:
 
 def _label_names(session: Session, image_ids: list[int]) -> dict[int, list[str]]:
     out: dict[int, list[str]] = {}
-    for start in range(0, len(image_ids), _LABEL_QUERY_BATCH):
-        out.update(labels_by_image(session, image_ids[start : start + _LABEL_QUERY_BATCH]))
+    for start in range(0, len(image_ids), _QUERY_BATCH):
+        out.update(labels_by_image(session, image_ids[start : start + _QUERY_BATCH]))
     return out
 
 
 def _boxes_by_image(session: Session, image_ids: list[int]) -> dict[int, list[DatasetBox]]:
-    """Each image's current boxes, in original-image pixels, for the COCO annotations."""
+    """Each image's current boxes, in original-image pixels, oldest box first."""
     out: dict[int, list[DatasetBox]] = {}
-    for image_id, name, x, y, w, h, score in session.exec(
-        select(Box.image_id, Label.name, Box.x, Box.y, Box.w, Box.h, Box.score)
-        .join(Label, col(Label.id) == Box.label_id)
-        .where(col(Box.image_id).in_(image_ids))
-        .order_by(col(Box.image_id), col(Box.id))
-    ):
-        out.setdefault(image_id, []).append(DatasetBox(name, x, y, w, h, score))
+    for start in range(0, len(image_ids), _QUERY_BATCH):
+        columns = (Box.image_id, Label.name, Box.x, Box.y, Box.w, Box.h, Box.score)
+        query: Select[*tuple[Any, ...]] = (
+            Select(*(col(c) for c in columns))
+            .join(Label, col(Label.id) == Box.label_id)
+            .where(col(Box.image_id).in_(image_ids[start : start + _QUERY_BATCH]))
+            .order_by(col(Box.image_id), col(Box.id))
+        )
+        for image_id, name, x, y, w, h, score in session.exec(query):
+            out.setdefault(image_id, []).append(DatasetBox(name, x, y, w, h, score))
     return out
 
 
@@ -194,11 +220,101 @@ def _label_parents(session: Session) -> dict[str, str | None]:
     return {name: name_of.get(parent_id) if parent_id else None for _, name, parent_id in rows}
 
 
-def _plan(session: Session, *, actor: User, project_id: str) -> _Plan:
+def _bought(actor: User, project: Project) -> Any:
+    """The ids of the images the actor bought into the project (a subquery)."""
+    return select(Purchase.image_id).where(
+        Purchase.buyer_id == actor.id, Purchase.project_id == project.id
+    )
+
+
+def _project_categories(session: Session, actor: User, project: Project) -> list[str]:
+    """Every label used by a box or a tag of any image bought into the project, sorted.
+
+    Taken over the whole project, not just the exported images, so an incremental export numbers
+    its classes (YOLO indices, COCO category ids) as the full export does, until a new label
+    appears in the project.
+    """
+    bought = _bought(actor, project)
+    box_labels = select(Box.label_id).where(col(Box.image_id).in_(bought)).distinct()
+    tag_labels = select(ImageLabel.label_id).where(col(ImageLabel.image_id).in_(bought)).distinct()
+    names = session.exec(
+        select(Label.name).where(col(Label.id).in_(box_labels) | col(Label.id).in_(tag_labels))
+    ).all()
+    return sorted(names)
+
+
+# --- incremental exports: the mark ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ExportMark:
+    """Where an export stopped: the newest annotation revision and purchase it had seen.
+
+    Written as the opaque text ``m1.<revision id>.<purchase id>``. ``AnnotationRevision.id`` and
+    ``Purchase.id`` only grow, and every change to an image's boxes or tags appends a revision (the
+    editor, restores, tag changes on upload and on the dashboard, imports), so "changed after the
+    mark" is "has a revision with a greater id, or was bought with a greater purchase id".
+    The mark is read before the data, so a change that lands during an export is exported again
+    next time rather than missed. On PostgreSQL a transaction that took its id before the mark
+    was read but commits after the export can still be missed (ids are handed out before
+    commit); SQLite writes one transaction at a time, so it cannot happen there.
+    """
+
+    revision_id: int
+    purchase_id: int
+
+    def __str__(self) -> str:
+        return f"{MARK_PREFIX}.{self.revision_id}.{self.purchase_id}"
+
+    @classmethod
+    def parse(cls, text: str) -> ExportMark:
+        match = _MARK.fullmatch(text.strip())
+        if match is None:
+            raise InvalidInput(
+                f"{text!r} is not a mark LabelHub gave out (they look like "
+                f"{MARK_PREFIX}.1234.56); export without 'since' to get everything."
+            )
+        return cls(int(match[1]), int(match[2]))
+
+
+MARK_PREFIX = "m1"
+_MARK = re.compile(rf"{MARK_PREFIX}\.(\d{{1,18}})\.(\d{{1,18}})")
+
+
+def current_mark(session: Session) -> ExportMark:
+    """The mark of everything committed so far (the next export's ``since``)."""
+    revision = session.exec(select(func.max(AnnotationRevision.id))).one()
+    purchase = session.exec(select(func.max(Purchase.id))).one()
+    return ExportMark(int(revision or 0), int(purchase or 0))
+
+
+# --- the selection: which images, under which names, with which labels ----------------------------
+
+
+@dataclass(frozen=True)
+class _Selection:
+    """The images an export holds, in purchase order, and the dataset made of them.
+
+    ``names`` are computed over every image bought into the project (then filtered), so an
+    image keeps its file name in a full and an incremental export alike.
+    """
+
+    project: Project
+    rows: tuple[_Row, ...]
+    names: tuple[str, ...]  # safe unique file names, same order as rows
+    dataset: Dataset  # one record per row, file_name = its name
+    since: ExportMark | None
+    last: datetime  # the latest purchase of the project: the files' timestamp
+
+
+def _select(
+    session: Session, *, actor: User, project_id: str, since: ExportMark | None = None
+) -> _Selection:
     project = market.get_own_project(session, actor=actor, project_id=project_id)
     columns = (
         Image.id, Image.public_id, Image.file_name, Image.object_key, Image.width, Image.height,
         Image.format, Purchase.licence, Purchase.price_cents, Purchase.created_at, User.pseudonym,
+        Purchase.id,
     )  # fmt: skip
     query: Select[*tuple[Any, ...]] = (
         Select(*(col(c) for c in columns))
@@ -207,40 +323,56 @@ def _plan(session: Session, *, actor: User, project_id: str) -> _Plan:
         .where(Purchase.buyer_id == actor.id, Purchase.project_id == project.id)
         .order_by(col(Purchase.created_at), col(Purchase.id))
     )
-    rows = [_Row(*values) for values in session.exec(query)]
-    if not rows:
+    every = [_Row(*values) for values in session.exec(query)]
+    if not every:
         raise InvalidInput("Nothing to download yet: buy images into this project first.")
-    names = unique_file_names([safe_file_name(r.file_name, r.format) for r in rows])
-    labels = _label_names(session, [r.image_id for r in rows])
-    store = get_store()
-    entries: list[_ImageEntry] = []
-    for row, name in zip(rows, names, strict=True):
-        try:
-            size = store.size(row.object_key)
-        except KeyError:
-            raise NotFound(
-                f"The stored file of {row.file_name} is missing, so the download cannot "
-                "be made; please report this to LabelHub support."
-            ) from None
-        entries.append(_ImageEntry(IMAGES_DIR + name, row.object_key, size, row.bought_at))
-
-    boxes = _boxes_by_image(session, [r.image_id for r in rows])
-    dataset = Dataset.of(
-        ImageRecord(
-            file_name=name,
-            width=r.width,
-            height=r.height,
-            labels=tuple(labels.get(r.image_id, ())),
-            boxes=tuple(boxes.get(r.image_id, ())),
-            image_id=r.public_id,
-            licence=r.licence,
+    every_name = unique_file_names([safe_file_name(r.file_name, r.format) for r in every])
+    pairs = list(zip(every, every_name, strict=True))
+    if since is not None:
+        revised = set(
+            session.exec(
+                select(AnnotationRevision.image_id)
+                .where(
+                    col(AnnotationRevision.id) > since.revision_id,
+                    col(AnnotationRevision.image_id).in_(_bought(actor, project)),
+                )
+                .distinct()
+            )
         )
-        for r, name in zip(rows, names, strict=True)
+        pairs = [
+            (r, n) for r, n in pairs if r.purchase_id > since.purchase_id or r.image_id in revised
+        ]
+    rows = tuple(r for r, _ in pairs)
+    ids = [r.image_id for r in rows]
+    labels = _label_names(session, ids)
+    boxes = _boxes_by_image(session, ids)
+    dataset = Dataset.of(
+        (
+            ImageRecord(
+                file_name=name,
+                width=r.width,
+                height=r.height,
+                labels=tuple(labels.get(r.image_id, ())),
+                boxes=tuple(boxes.get(r.image_id, ())),
+                image_id=r.public_id,
+                licence=r.licence,
+            )
+            for r, name in pairs
+        ),
+        _project_categories(session, actor, project),
     )
-    last = max(r.bought_at for r in rows)
+    last = max(r.bought_at for r in every)
+    return _Selection(project, rows, tuple(n for _, n in pairs), dataset, since, last)
+
+
+# --- the full download: images and every text file --------------------------------------------
+
+
+def _coco_text(session: Session, selection: _Selection) -> bytes:
+    project, last = selection.project, selection.last
     coco = io.StringIO()
     write_coco_dataset(
-        dataset,
+        selection.dataset,
         coco,
         licence_names=LICENCES,
         parents=_label_parents(session),
@@ -254,45 +386,76 @@ def _plan(session: Session, *, actor: User, project_id: str) -> _Plan:
             "labelhub_project_id": project.public_id,
         },
     )
+    return coco.getvalue().encode("utf-8")
+
+
+def _manifest_text(selection: _Selection) -> bytes:
     manifest = io.StringIO(newline="")
     write_manifest(
         (
             ManifestRow(
-                r.public_id,
-                e.zip_name,
-                d.labels,
-                r.licence,
-                r.producer,
-                r.price_cents,
+                r.public_id, IMAGES_DIR + name, d.labels, r.licence, r.producer, r.price_cents
             )
-            for r, e, d in zip(rows, entries, dataset.images, strict=True)
+            for r, name, d in zip(
+                selection.rows, selection.names, selection.dataset.images, strict=True
+            )
         ),
         manifest,
     )
+    return manifest.getvalue().encode("utf-8")
+
+
+def _plan(
+    session: Session, *, actor: User, project_id: str, since: ExportMark | None = None
+) -> _Plan:
+    return _zip_plan(session, _select(session, actor=actor, project_id=project_id, since=since))
+
+
+def _zip_plan(session: Session, selection: _Selection) -> _Plan:
+    store = get_store()
+    entries: list[_ImageEntry] = []
+    for row, name in zip(selection.rows, selection.names, strict=True):
+        try:
+            size = store.size(row.object_key)
+        except KeyError:
+            raise NotFound(
+                f"The stored file of {row.file_name} is missing, so the download cannot "
+                "be made; please report this to LabelHub support."
+            ) from None
+        entries.append(_ImageEntry(IMAGES_DIR + name, row.object_key, size, row.bought_at))
+    project = selection.project
     licence_text = _licence_text(
         project.name,
         [
             (e.zip_name, r.licence, r.bought_at, r.producer)
-            for r, e in zip(rows, entries, strict=True)
+            for r, e in zip(selection.rows, entries, strict=True)
         ],
     )
+    readme = _readme_text(project.name, len(selection.rows), selection.since)
     texts = (
-        ("README.txt", _readme_text(project.name, len(rows)).encode("utf-8")),
+        ("README.txt", readme.encode("utf-8")),
         ("LICENSE.txt", licence_text.encode("utf-8")),
-        ("manifest.csv", manifest.getvalue().encode("utf-8")),
-        ("annotations/coco.json", coco.getvalue().encode("utf-8")),
+        ("manifest.csv", _manifest_text(selection)),
+        ("annotations/coco.json", _coco_text(session, selection)),
     )
-    return _Plan(_export_name(project), texts, tuple(entries), _zip_time(last))
+    return _Plan(_export_name(project), texts, tuple(entries), _zip_time(selection.last))
 
 
-def _readme_text(project_name: str, count: int) -> str:
+def _readme_text(project_name: str, count: int, since: ExportMark | None = None) -> str:
+    scope = (
+        f"{count} image(s) of this project that you bought, or whose labels changed, after the "
+        f"mark {since}.\n\n"
+        if since is not None
+        else f"{count} image(s) you bought into this project, with their labels and licences.\n\n"
+    )
     return (
         f'LabelHub download of the project "{project_name}"\n\n'
-        f"{count} image(s) you bought into this project, with their labels and licences.\n\n"
-        "  images/                the image files as stored on LabelHub\n"
+        + scope
+        + "  images/                the image files as stored on LabelHub\n"
         "  annotations/coco.json  COCO JSON: one category per label (supercategory = its root\n"
-        '                         label); image-level labels in "image_labels" and in each\n'
-        '                         image\'s "labels"; "annotations" (boxes) is empty for now.\n'
+        '                         label); boxes in "annotations" (bbox = [x, y, w, h] in\n'
+        "                         pixels, top-left origin); image-level labels in\n"
+        '                         "image_labels" and in each image\'s "labels".\n'
         "                         file_name is relative to images/.\n"
         "  manifest.csv           one row per image: image_id, file, labels (;-separated),\n"
         "                         licence, producer, price_cents\n"
@@ -334,10 +497,12 @@ class _Sink:
     def __init__(self) -> None:
         self._parts: list[bytes] = []
         self._position = 0
+        self.pending = 0  # bytes written and not yet drained
 
     def write(self, data: bytes, /) -> int:
         self._parts.append(bytes(data))
         self._position += len(data)
+        self.pending += len(data)
         return len(data)
 
     def tell(self) -> int:
@@ -352,6 +517,7 @@ class _Sink:
     def drain(self) -> bytes:
         data = b"".join(self._parts)
         self._parts.clear()
+        self.pending = 0
         return data
 
 
@@ -415,3 +581,170 @@ def write_project_zip(
         out.write(chunk)
         size += len(chunk)
     return ExportSummary(plan.file_name, len(plan.images), size)
+
+
+# --- export_project: every format, full or incremental --------------------------------------------
+
+
+@dataclass(frozen=True)
+class ExportFormat:
+    key: str
+    title: str
+    suffix: str  # after labelhub-<project slug>
+    media_type: str
+
+
+_ZIP = "application/zip"
+EXPORT_FORMATS: dict[str, ExportFormat] = {
+    f.key: f
+    for f in (
+        ExportFormat("zip", "Dataset zip: images, COCO, CSV manifest, LICENSE", ".zip", _ZIP),
+        ExportFormat("coco", "COCO detection JSON", ".coco.json", "application/json"),
+        ExportFormat("yolo", "Ultralytics YOLO labels (zip)", "-yolo.zip", _ZIP),
+        ExportFormat("voc", "Pascal VOC XML (zip)", "-voc.zip", _ZIP),
+        ExportFormat("labelme", "LabelMe JSON (zip)", "-labelme.zip", _ZIP),
+        ExportFormat(
+            "labelstudio", "Label Studio JSON tasks", ".labelstudio.json", "application/json"
+        ),
+        ExportFormat(
+            "sagemaker",
+            "SageMaker Ground Truth output manifest",
+            ".sagemaker.manifest",
+            "application/x-ndjson",
+        ),
+        ExportFormat(
+            "manifest", "CSV manifest (image-level labels)", ".csv", "text/csv; charset=utf-8"
+        ),
+    )
+}
+_FORMAT_ALIASES = {"csv": "manifest", "label-studio": "labelstudio", "label_studio": "labelstudio"}
+
+
+def export_format(fmt: str) -> ExportFormat:
+    """The export format called ``fmt`` (case-insensitive; ``csv`` is ``manifest``)."""
+    key = (fmt or "").strip().lower()
+    spec = EXPORT_FORMATS.get(_FORMAT_ALIASES.get(key, key))
+    if spec is None:
+        raise InvalidInput(
+            f"Unknown export format {fmt!r}; use one of {', '.join(EXPORT_FORMATS)} (or csv)."
+        )
+    return spec
+
+
+@dataclass(frozen=True)
+class ExportStream:
+    """One export, ready to send: its suggested file name, media type and bytes.
+
+    ``chunks`` needs neither the session nor the database (everything was checked and loaded
+    before it was returned). ``mark`` is the opaque text to pass as ``since`` next time to get
+    only what changed after this export (see :class:`ExportMark`).
+    """
+
+    file_name: str
+    media_type: str
+    chunks: Iterator[bytes]
+    mark: str
+    images: int = 0  # how many images it holds
+
+
+def export_project(
+    session: Session, *, actor: User, project_id: str, fmt: str, since: str | None = None
+) -> ExportStream:
+    """Export the images the actor bought into one of their projects, in format ``fmt``.
+
+    ``zip`` is the full download (images, COCO with boxes, CSV manifest, LICENSE.txt, README);
+    every other format holds labels and boxes only, named as the images are in the zip (its
+    ``images/`` folder): ``coco``, ``labelstudio``, ``sagemaker`` and ``manifest`` (``csv``) as
+    one file; ``yolo`` (``data.yaml``, ``labels/``), ``voc`` (``Annotations/``) and ``labelme``
+    (``images/<stem>.json``) as a zip to unpack beside the zip's ``images/``.
+
+    ``since``: the ``mark`` of an earlier export; then only the images bought, or whose boxes or
+    tags changed, after it are exported (possibly none). Raises NotFound for a project that is
+    not the actor's, Forbidden without the consumer role, InvalidInput for an unknown format, a
+    malformed mark or a project with nothing bought.
+    """
+    spec = export_format(fmt)
+    mark_from = ExportMark.parse(since) if since else None
+    market.get_own_project(session, actor=actor, project_id=project_id)
+    mark = current_mark(session)  # before the data: a change made meanwhile comes again
+    selection = _select(session, actor=actor, project_id=project_id, since=mark_from)
+    base = _export_name(selection.project).removesuffix(".zip")
+    chunks = (
+        _stream(_zip_plan(session, selection))
+        if spec.key == "zip"
+        else _BUILDERS[spec.key](session, selection)
+    )
+    return ExportStream(base + spec.suffix, spec.media_type, chunks, str(mark), len(selection.rows))
+
+
+def _chunks(data: bytes) -> Iterator[bytes]:
+    for start in range(0, len(data), CHUNK_BYTES):
+        yield data[start : start + CHUNK_BYTES]
+
+
+def _text_file(write: Any) -> bytes:
+    out = io.StringIO(newline="")
+    write(out)
+    return out.getvalue().encode("utf-8")
+
+
+def _stream_files(files: list[tuple[str, bytes]], date_time: _DateTime) -> Iterator[bytes]:
+    """A deflated zip of small text files, in chunks of about CHUNK_BYTES."""
+    sink = _Sink()
+    with zipfile.ZipFile(sink, "w", allowZip64=True) as zf:
+        for name, content in files:
+            with zf.open(_zip_info(name, date_time, zipfile.ZIP_DEFLATED), "w") as dst:
+                for start in range(0, len(content), CHUNK_BYTES):
+                    dst.write(content[start : start + CHUNK_BYTES])
+            if sink.pending >= CHUNK_BYTES:
+                yield sink.drain()
+    if data := sink.drain():
+        yield data
+
+
+def _coco_export(session: Session, selection: _Selection) -> Iterator[bytes]:
+    return _chunks(_coco_text(session, selection))
+
+
+def _label_studio_export(_session: Session, selection: _Selection) -> Iterator[bytes]:
+    return _chunks(_text_file(lambda out: write_label_studio(selection.dataset, out)))
+
+
+def _sagemaker_export(_session: Session, selection: _Selection) -> Iterator[bytes]:
+    return _chunks(
+        _text_file(
+            lambda out: write_sagemaker(selection.dataset, out, creation_date=selection.last)
+        )
+    )
+
+
+def _manifest_export(_session: Session, selection: _Selection) -> Iterator[bytes]:
+    return _chunks(_manifest_text(selection))
+
+
+def _yolo_export(_session: Session, selection: _Selection) -> Iterator[bytes]:
+    files = write_yolo(selection.dataset)
+    return _stream_files(list(files.items()), _zip_time(selection.last))
+
+
+def _voc_export(_session: Session, selection: _Selection) -> Iterator[bytes]:
+    files = write_voc_files(selection.dataset, image_folder=IMAGES_DIR.rstrip("/"))
+    return _stream_files(list(files.items()), _zip_time(selection.last))
+
+
+def _labelme_export(_session: Session, selection: _Selection) -> Iterator[bytes]:
+    files = write_labelme_files(selection.dataset)
+    return _stream_files(
+        [(IMAGES_DIR + path, data) for path, data in files.items()], _zip_time(selection.last)
+    )
+
+
+_BUILDERS: dict[str, Callable[[Session, _Selection], Iterator[bytes]]] = {
+    "coco": _coco_export,
+    "labelstudio": _label_studio_export,
+    "sagemaker": _sagemaker_export,
+    "manifest": _manifest_export,
+    "yolo": _yolo_export,
+    "voc": _voc_export,
+    "labelme": _labelme_export,
+}

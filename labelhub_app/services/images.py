@@ -482,10 +482,10 @@ def view_image(session: Session, *, public_id: str, viewer: User | None) -> Imag
 
 
 def may_view_original(session: Session, *, image: Image, viewer: User | None) -> bool:
-    """Originals are private: the owner, buyers and admins (reviewers later) may fetch them."""
+    """Originals are private: the owner, buyers, reviewers (who check labels) and admins."""
     if viewer is None:
         return False
-    if viewer.is_admin or viewer.id == image.owner_id:
+    if viewer.is_admin or viewer.is_reviewer or viewer.id == image.owner_id:
         return True
     return (
         session.exec(
