@@ -15,7 +15,7 @@ export REFLEX_CHECK_LATEST_VERSION := false
 export NPM_CONFIG_REGISTRY ?= $(shell npm config get registry 2>/dev/null)
 PORT ?= 3000
 
-.PHONY: run test install install-dev browser-deps bench lint clean
+.PHONY: run test install install-dev install-worker browser-deps bench lint clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -34,7 +34,15 @@ $(TOOLS)/node_modules/.bin/bun:
 
 install: $(VENV)/.installed $(TOOLS)/node_modules/.bin/bun
 
-install-dev: install $(VENV)/.installed-dev browser-deps
+# torch + torchvision for the worker and the dataset client's training test (pip takes them from the
+# machine's local wheel store here; about a minute)
+$(VENV)/.installed-worker: inference_worker/requirements.txt $(VENV)/.installed
+	$(BIN)/pip install -q -r inference_worker/requirements.txt
+	touch $@
+
+install-worker: $(VENV)/.installed-worker
+
+install-dev: install $(VENV)/.installed-dev $(VENV)/.installed-worker browser-deps
 
 browser-deps:
 	@command -v chromium >/dev/null || { \

@@ -33,6 +33,7 @@ def emit(**fields: Any) -> None:
 def seed(count: int, per_image: int) -> tuple[int, int, str]:
     """Bulk-insert the project; returns (producer id, consumer id, project public id)."""
     from sqlalchemy import insert
+    from sqlmodel import select
 
     from labelhub_app import db
     from labelhub_app.migrations import upgrade
@@ -43,63 +44,123 @@ def seed(count: int, per_image: int) -> tuple[int, int, str]:
     upgrade()
     rng = random.Random(11)
     with db.session_scope() as session:
-        producer = accounts.sign_up(session, email="producer@bench.test", password="bench-password",
-                                    roles=["producer"], display_name="Bench Producer")
-        consumer = accounts.sign_up(session, email="consumer@bench.test", password="bench-password",
-                                    roles=["consumer"], display_name="Bench Consumer")
+        producer = accounts.sign_up(
+            session,
+            email="producer@bench.test",
+            password="bench-password",
+            roles=["producer"],
+            display_name="Bench Producer",
+        )
+        consumer = accounts.sign_up(
+            session,
+            email="consumer@bench.test",
+            password="bench-password",
+            roles=["consumer"],
+            display_name="Bench Consumer",
+        )
         project = market.create_project(session, actor=consumer, name="Bench export")
-        label_ids = [lb.id for lb in resolve_labels(session, names=LABELS, actor=producer, create=True)]
+        label_ids = [
+            lb.id for lb in resolve_labels(session, names=LABELS, actor=producer, create=True)
+        ]
         txn = LedgerTransaction(kind="purchase", actor_id=consumer.id, memo="bench seed")
         session.add(txn)
         session.flush()
         now = utcnow()
-        session.execute(insert(Image), [
-            {"owner_id": producer.id, "file_name": f"photo-{i:05d}.jpg", "upload_sha256": f"{i:064x}",
-             "object_key": f"originals/{i:064x}.jpg", "phash": f"{i:016x}", "width": 640,
-             "height": 480, "format": "JPEG", "size_bytes": 1000, "price_cents": 100,
-             "licence": "standard", "public_id": f"00000000-0000-4000-8000-{i:012x}",
-             "created_at": now, "updated_at": now, "revision": 1, "sales_count": 1}
-            for i in range(count)
-        ])  # fmt: skip
-        ids = [i for (i,) in session.execute(
-            Image.__table__.select().with_only_columns(Image.__table__.c.id).order_by("id"))]  # type: ignore[attr-defined]  # fmt: skip
-        session.execute(insert(Purchase), [
-            {"buyer_id": consumer.id, "image_id": image_id, "project_id": project.id,
-             "price_cents": 100, "licence": "standard", "ledger_txn_id": txn.id,
-             "public_id": f"10000000-0000-4000-8000-{image_id:012x}", "created_at": now}
-            for image_id in ids
-        ])  # fmt: skip
-        session.execute(insert(ImageLabel), [
-            {"image_id": image_id, "label_id": label_ids[(image_id + k) % len(label_ids)],
-             "created_at": now}
-            for image_id in ids for k in (0, 3)
-        ])  # fmt: skip
+        session.execute(
+            insert(Image),
+            [
+                {
+                    "owner_id": producer.id,
+                    "file_name": f"photo-{i:05d}.jpg",
+                    "upload_sha256": f"{i:064x}",
+                    "object_key": f"originals/{i:064x}.jpg",
+                    "phash": f"{i:016x}",
+                    "width": 640,
+                    "height": 480,
+                    "format": "JPEG",
+                    "size_bytes": 1000,
+                    "price_cents": 100,
+                    "licence": "standard",
+                    "public_id": f"00000000-0000-4000-8000-{i:012x}",
+                    "created_at": now,
+                    "updated_at": now,
+                    "revision": 1,
+                    "sales_count": 1,
+                }
+                for i in range(count)
+            ],
+        )
+        ids = list(session.exec(select(Image.id).order_by(Image.id)))
+        session.execute(
+            insert(Purchase),
+            [
+                {
+                    "buyer_id": consumer.id,
+                    "image_id": image_id,
+                    "project_id": project.id,
+                    "price_cents": 100,
+                    "licence": "standard",
+                    "ledger_txn_id": txn.id,
+                    "public_id": f"10000000-0000-4000-8000-{image_id:012x}",
+                    "created_at": now,
+                }
+                for image_id in ids
+            ],
+        )
+        session.execute(
+            insert(ImageLabel),
+            [
+                {
+                    "image_id": image_id,
+                    "label_id": label_ids[(image_id + k) % len(label_ids)],
+                    "created_at": now,
+                }
+                for image_id in ids
+                for k in (0, 3)
+            ],
+        )
         boxes = []
         for image_id in ids:
             for k in range(per_image):
                 w, h = rng.uniform(5, 200), rng.uniform(5, 200)
-                boxes.append({
-                    "public_id": f"{image_id:08x}-{k:04x}", "image_id": image_id,
-                    "label_id": rng.choice(label_ids), "x": round(rng.uniform(0, 640 - w), 1),
-                    "y": round(rng.uniform(0, 480 - h), 1), "w": round(w, 1), "h": round(h, 1),
-                    "author_id": producer.id, "source": "human", "created_at": now,
-                    "updated_at": now,
-                })  # fmt: skip
+                boxes.append(
+                    {
+                        "public_id": f"{image_id:08x}-{k:04x}",
+                        "image_id": image_id,
+                        "label_id": rng.choice(label_ids),
+                        "x": round(rng.uniform(0, 640 - w), 1),
+                        "y": round(rng.uniform(0, 480 - h), 1),
+                        "w": round(w, 1),
+                        "h": round(h, 1),
+                        "author_id": producer.id,
+                        "source": "human",
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                )
         session.execute(insert(Box), boxes)
         session.commit()
         return int(producer.id or 0), int(consumer.id or 0), project.public_id
 
 
-def timed_export(consumer_id: int, project_id: str, fmt: str, since: str | None = None) -> tuple[float, int, str]:
+def timed_export(
+    consumer_id: int, project_id: str, fmt: str, since: str | None = None
+) -> tuple[float, int, str]:
     from labelhub_app import db
     from labelhub_app.models import User
     from labelhub_app.services.exports import export_project
 
     with db.session_scope() as session:
         consumer = session.get(User, consumer_id)
+        assert consumer is not None
         started = time.perf_counter()
-        stream = export_project(session, actor=consumer, project_id=project_id, fmt=fmt,  # type: ignore[arg-type]
-                                since=since)  # fmt: skip
+        stream = export_project(
+            session,
+            actor=consumer,
+            project_id=project_id,
+            fmt=fmt,
+            since=since,
+        )
         size = sum(len(chunk) for chunk in stream.chunks)
         return time.perf_counter() - started, size, stream.mark
 
@@ -114,34 +175,59 @@ def main() -> None:
 
     started = time.perf_counter()
     producer_id, consumer_id, project_id = seed(args.images, args.boxes_per_image)
-    emit(step="seed", images=args.images, boxes=args.images * args.boxes_per_image,
-         seconds=round(time.perf_counter() - started, 2))  # fmt: skip
+    emit(
+        step="seed",
+        images=args.images,
+        boxes=args.images * args.boxes_per_image,
+        seconds=round(time.perf_counter() - started, 2),
+    )
 
     mark = ""
     for fmt in ("coco", "yolo"):
         runs = [timed_export(consumer_id, project_id, fmt) for _ in range(args.repeat)]
         best = min(r[0] for r in runs)
         mark = runs[-1][2]
-        emit(step="full", format=fmt, images=args.images, boxes=args.images * args.boxes_per_image,
-             best_s=round(best, 2), runs_s=[round(r[0], 2) for r in runs],
-             mb=round(runs[0][1] / 2**20, 1), target_s=5, cpus=os.cpu_count())  # fmt: skip
+        emit(
+            step="full",
+            format=fmt,
+            images=args.images,
+            boxes=args.images * args.boxes_per_image,
+            best_s=round(best, 2),
+            runs_s=[round(r[0], 2) for r in runs],
+            mb=round(runs[0][1] / 2**20, 1),
+            target_s=5,
+            cpus=os.cpu_count(),
+        )
+
+    from sqlmodel import select
 
     from labelhub_app import db
     from labelhub_app.models import Image, User
     from labelhub_app.services import annotations as ann
-    from sqlmodel import select
 
     with db.session_scope() as session:
         producer = session.get(User, producer_id)
         image = session.exec(select(Image).where(Image.owner_id == producer_id)).first()
         assert image is not None
-        ann.save_annotations(session, actor=producer, image_id=image.public_id,
-                             base_revision=image.revision,
-                             edits=[ann.BoxEdit("create", {"id": "bench-edit", "label": "dog",
-                                                           "x": 1, "y": 1, "w": 20, "h": 20})])  # fmt: skip
+        ann.save_annotations(
+            session,
+            actor=producer,
+            image_id=image.public_id,
+            base_revision=image.revision,
+            edits=[
+                ann.BoxEdit(
+                    "create", {"id": "bench-edit", "label": "dog", "x": 1, "y": 1, "w": 20, "h": 20}
+                )
+            ],
+        )
     seconds, size, _ = timed_export(consumer_id, project_id, "coco", since=mark)
-    emit(step="incremental", format="coco", changed_images=1, seconds=round(seconds, 2),
-         kb=round(size / 1024, 1))  # fmt: skip
+    emit(
+        step="incremental",
+        format="coco",
+        changed_images=1,
+        seconds=round(seconds, 2),
+        kb=round(size / 1024, 1),
+    )
 
 
 if __name__ == "__main__":

@@ -41,17 +41,33 @@ def seed(count: int) -> int:
 
     upgrade()
     with db.session_scope() as session:
-        producer = accounts.sign_up(session, email="producer@bench.test", password="bench-password",
-                                    roles=["producer"], display_name="Bench Producer")
+        producer = accounts.sign_up(
+            session,
+            email="producer@bench.test",
+            password="bench-password",
+            roles=["producer"],
+            display_name="Bench Producer",
+        )
         now = utcnow()
         rows = [
-            {"owner_id": producer.id, "file_name": f"photo-{i:05d}.jpg", "upload_sha256": f"{i:064x}",
-             "object_key": f"originals/{i:064x}.jpg", "phash": f"{i:016x}", "width": 640,
-             "height": 480, "format": "JPEG", "size_bytes": 1000, "price_cents": 100,
-             "licence": "standard", "public_id": f"00000000-0000-4000-8000-{i:012x}",
-             "created_at": now, "updated_at": now}
+            {
+                "owner_id": producer.id,
+                "file_name": f"photo-{i:05d}.jpg",
+                "upload_sha256": f"{i:064x}",
+                "object_key": f"originals/{i:064x}.jpg",
+                "phash": f"{i:016x}",
+                "width": 640,
+                "height": 480,
+                "format": "JPEG",
+                "size_bytes": 1000,
+                "price_cents": 100,
+                "licence": "standard",
+                "public_id": f"00000000-0000-4000-8000-{i:012x}",
+                "created_at": now,
+                "updated_at": now,
+            }
             for i in range(count)
-        ]  # fmt: skip
+        ]
         session.execute(insert(Image), rows)
         session.commit()
         return int(producer.id or 0)
@@ -64,21 +80,43 @@ def label_studio_export(count: int, boxes: int) -> bytes:
         result: list[dict[str, Any]] = []
         for k in range(boxes):
             w, h = rng.uniform(2, 40), rng.uniform(2, 40)
-            result.append({
-                "id": f"r{i}-{k}", "type": "rectanglelabels", "from_name": "label",
-                "to_name": "image", "original_width": 640, "original_height": 480,
-                "image_rotation": 0,
-                "value": {"x": rng.uniform(0, 100 - w), "y": rng.uniform(0, 100 - h), "width": w,
-                          "height": h, "rotation": 0, "rectanglelabels": [rng.choice(LABELS)]},
-            })  # fmt: skip
-        result.append({"id": f"c{i}", "type": "choices", "from_name": "choice", "to_name": "image",
-                       "value": {"choices": ["street"]}})  # fmt: skip
-        tasks.append({
-            "id": i + 1,
-            "data": {"image": f"/data/upload/1/{rng.getrandbits(32):08x}-photo-{i:05d}.jpg"},
-            "annotations": [{"id": i + 1, "completed_by": 1, "was_cancelled": False,
-                             "result": result}],
-        })  # fmt: skip
+            result.append(
+                {
+                    "id": f"r{i}-{k}",
+                    "type": "rectanglelabels",
+                    "from_name": "label",
+                    "to_name": "image",
+                    "original_width": 640,
+                    "original_height": 480,
+                    "image_rotation": 0,
+                    "value": {
+                        "x": rng.uniform(0, 100 - w),
+                        "y": rng.uniform(0, 100 - h),
+                        "width": w,
+                        "height": h,
+                        "rotation": 0,
+                        "rectanglelabels": [rng.choice(LABELS)],
+                    },
+                }
+            )
+        result.append(
+            {
+                "id": f"c{i}",
+                "type": "choices",
+                "from_name": "choice",
+                "to_name": "image",
+                "value": {"choices": ["street"]},
+            }
+        )
+        tasks.append(
+            {
+                "id": i + 1,
+                "data": {"image": f"/data/upload/1/{rng.getrandbits(32):08x}-photo-{i:05d}.jpg"},
+                "annotations": [
+                    {"id": i + 1, "completed_by": 1, "was_cancelled": False, "result": result}
+                ],
+            }
+        )
     return json.dumps(tasks).encode()
 
 
@@ -89,34 +127,53 @@ def main() -> None:
     args = parser.parse_args()
     os.environ["LABELHUB_DATA_DIR"] = tempfile.mkdtemp(prefix="lh-bench-import-")
 
+    from sqlmodel import func, select
+
     from labelhub_app import db
     from labelhub_app.models import AnnotationRevision, Box, Operation, User
     from labelhub_app.services.imports import import_annotations
-    from sqlmodel import func, select
 
     started = time.perf_counter()
     producer_id = seed(args.tasks)
     data = label_studio_export(args.tasks, args.boxes)
-    emit(step="seed", tasks=args.tasks, boxes_per_task=args.boxes, json_mb=round(len(data) / 2**20, 1),
-         seconds=round(time.perf_counter() - started, 2))  # fmt: skip
+    emit(
+        step="seed",
+        tasks=args.tasks,
+        boxes_per_task=args.boxes,
+        json_mb=round(len(data) / 2**20, 1),
+        seconds=round(time.perf_counter() - started, 2),
+    )
 
     for run in ("first", "again"):
         with db.session_scope() as session:
             actor = session.get(User, producer_id)
             assert actor is not None
             t = time.perf_counter()
-            report = import_annotations(session, actor=actor, fmt="labelstudio",
-                                        files={"export.json": data})  # fmt: skip
+            report = import_annotations(
+                session, actor=actor, fmt="labelstudio", files={"export.json": data}
+            )
             seconds = time.perf_counter() - t
             counts = {
-                "revisions": session.exec(select(func.count()).select_from(AnnotationRevision)).one(),
+                "revisions": session.exec(
+                    select(func.count()).select_from(AnnotationRevision)
+                ).one(),
                 "boxes_in_db": session.exec(select(func.count()).select_from(Box)).one(),
                 "operations": session.exec(select(func.count()).select_from(Operation)).one(),
             }
-        emit(step="import", run=run, tasks=args.tasks, seconds=round(seconds, 2),
-             tasks_per_s=round(args.tasks / seconds), images_updated=report.images_updated,
-             boxes=report.boxes, tags=report.tags, problems=len(report.problems),
-             target_s=10, cpus=os.cpu_count(), **counts)  # fmt: skip
+        emit(
+            step="import",
+            run=run,
+            tasks=args.tasks,
+            seconds=round(seconds, 2),
+            tasks_per_s=round(args.tasks / seconds),
+            images_updated=report.images_updated,
+            boxes=report.boxes,
+            tags=report.tags,
+            problems=len(report.problems),
+            target_s=10,
+            cpus=os.cpu_count(),
+            **counts,
+        )
 
 
 if __name__ == "__main__":

@@ -129,6 +129,7 @@ class LabelStudio:
     def __init__(self, venv: Path, data_dir: Path, port: int) -> None:
         self.port = port
         self.url = f"http://{HOST}:{port}"
+        venv = venv.resolve()  # it runs with cwd=data_dir
         self.log_path = data_dir / "label-studio.log"
         env = dict(os.environ)
         for k in ("VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME"):
@@ -879,6 +880,8 @@ def main() -> int:
         "saves_per_s_ratio_labelhub_over_ls_patch": ratio(
             many.get("saves_per_s"), save.get("patch_n", {}).get("saves_per_s")
         ),
+        "ls_server_cpu_ms_per_save_post": save.get("post_1", {}).get("server_cpu_ms_per_save"),
+        "ls_server_cpu_ms_per_save_patch": save.get("patch_1", {}).get("server_cpu_ms_per_save"),
         "ls_http_floor_p50_ms": save.get("floor_whoami", {}).get("p50_ms"),
         "ls_stream_mean_ms": stream.get("mean_ms"),
         "labelhub_stream_mean_ms": None if lh_stream_ms is None else round(lh_stream_ms, 1),

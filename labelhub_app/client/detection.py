@@ -146,7 +146,7 @@ class LabelHubDetectionDataset(LabelHubDetection):
         import numpy as np
 
         torch = _torch()
-        pixels = np.asarray(self.image(index), dtype=np.uint8)
+        pixels = np.array(self.image(index), dtype=np.uint8)  # a writable copy for torch
         image = torch.from_numpy(pixels).permute(2, 0, 1).contiguous().float().div(255)
         plain = self.plain_target(index)
         boxes = torch.tensor(plain["boxes"], dtype=torch.float32).reshape(-1, 4)

@@ -20,7 +20,14 @@ from typing import Any, Literal
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
-from labelhub_app.errors import Conflict, Forbidden, InvalidInput, NotAuthenticated, NotFound
+from labelhub_app.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    LabelHubError,
+    NotAuthenticated,
+    NotFound,
+)
 from labelhub_app.models import (
     SOURCE_HUMAN,
     SOURCE_MODEL,
@@ -286,12 +293,32 @@ def _apply(session: Session, *, actor: User, image: Image, changes: list[dict[st
 def _changes_for_edits(
     session: Session, image: Image, edits: list[BoxEdit], tags: list[str] | None
 ) -> list[dict[str, Any]]:
-    from labelhub_app.services.labels import check_label_name
-
     edits = coalesce_edits(edits)
     touched = [str(e.box.get("id", "")) for e in edits]
     current = {b["id"]: b for b in current_boxes(session, image.id, touched)}  # type: ignore[arg-type]
     count = _count_boxes(session, image.id)  # type: ignore[arg-type]
+    have = current_tags(session, image.id) if tags is not None else []  # type: ignore[arg-type]
+    changes, _ = _compute_changes(image, edits, tags, current, count, have)
+    return changes
+
+
+def _compute_changes(
+    image: Any,
+    edits: list[BoxEdit],
+    tags: list[str] | None,
+    current: dict[str, dict[str, Any]],
+    count: int,
+    have_tags: list[str],
+) -> tuple[list[dict[str, Any]], int]:
+    """The changes that coalesced ``edits`` (and ``tags``, when given) make; pure, no queries.
+
+    ``current``: the image's boxes by public id (at least those the edits touch; popped from);
+    ``count``: its number of boxes; ``have_tags``: its tags, sorted by name. ``image`` needs
+    ``width`` and ``height``. Returns the changes and the number of boxes after them; raises
+    InvalidInput for a bad box, label or too many boxes.
+    """
+    from labelhub_app.services.labels import check_label_name
+
     changes: list[dict[str, Any]] = []
     for edit in edits:
         if edit.kind == "delete":
@@ -314,10 +341,9 @@ def _changes_for_edits(
         raise InvalidInput(f"An image can hold at most {MAX_BOXES_PER_IMAGE:,} boxes.")
     if tags is not None:
         wanted = list(dict.fromkeys(check_label_name(t) for t in tags))
-        have = current_tags(session, image.id)  # type: ignore[arg-type]
-        changes += [{"op": "tag_add", "label": t} for t in wanted if t not in have]
-        changes += [{"op": "tag_remove", "label": t} for t in have if t not in wanted]
-    return changes
+        changes += [{"op": "tag_add", "label": t} for t in wanted if t not in have_tags]
+        changes += [{"op": "tag_remove", "label": t} for t in have_tags if t not in wanted]
+    return changes, count
 
 
 def _stale(session: Session, image: Image, base_revision: int) -> Conflict:
@@ -368,6 +394,234 @@ def save_annotations(
 
 def _count_boxes(session: Session, image_id: int) -> int:
     return int(session.exec(select(func.count()).select_from(Box).where(Box.image_id == image_id)).one())
+
+
+# --- saving many images at once (imports) -------------------------------------------------------
+
+BATCH_CHUNK = 500
+
+
+@dataclass(frozen=True)
+class BatchItem:
+    """One image's save in :func:`save_annotations_batch`.
+
+    ``image``: the Image row or its public id. ``base_revision``: the revision the edits are
+    based on; None means "whatever is current" (no revision check).
+    """
+
+    image: Image | str
+    edits: list[BoxEdit]
+    tags: list[str] | None = None
+    base_revision: int | None = None
+
+
+@dataclass(frozen=True)
+class BatchOutcome:
+    """What became of one item: ``result`` when saved (or unchanged), else ``error``."""
+
+    image_id: str
+    result: SaveResult | None = None
+    error: LabelHubError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@dataclass
+class _Target:
+    id: int
+    public_id: str
+    owner_id: int
+    width: int
+    height: int
+    revision: int
+
+
+def save_annotations_batch(
+    session: Session, *, actor: User | None, items: list[BatchItem], chunk_size: int = BATCH_CHUNK
+) -> list[BatchOutcome]:
+    """Save many images' edits, each as one new revision, with the rules of save_annotations.
+
+    Revision numbers, summaries, changes and operation-log rows are the ones that one
+    ``save_annotations`` call per item would write, in item order. A bad item (unknown image,
+    not the actor's to edit, stale ``base_revision``, invalid box or label) gets an outcome with
+    its error and is skipped; the others land. Works in chunks of ``chunk_size`` images: a few
+    IN (...) queries to read, bulk inserts/updates to write, one commit per chunk. An image
+    named twice is saved twice, in order (the second in a later chunk). Returns one outcome
+    per item, in order.
+    """
+    if actor is None:
+        raise NotAuthenticated("Sign in to label images.")
+    outcomes: list[BatchOutcome | None] = [None] * len(items)
+    chunk: list[int] = []
+    keys: set[str] = set()
+    for index, item in enumerate(items):
+        key = item.image.public_id if isinstance(item.image, Image) else str(item.image)
+        if key in keys or len(chunk) >= max(1, chunk_size):
+            _save_chunk(session, actor, items, chunk, outcomes)
+            chunk, keys = [], set()
+        chunk.append(index)
+        keys.add(key)
+    if chunk:
+        _save_chunk(session, actor, items, chunk, outcomes)
+    return [o for o in outcomes if o is not None]
+
+
+def _save_chunk(
+    session: Session, actor: User, items: list[BatchItem], indices: list[int],
+    outcomes: list[BatchOutcome | None],
+) -> None:
+    """Save the items at ``indices`` (each image at most once) in one transaction."""
+    from sqlalchemy import delete, insert, tuple_, update
+
+    def key(i: int) -> str:
+        image = items[i].image
+        return image.public_id if isinstance(image, Image) else str(image)
+
+    rows = session.exec(
+        select(Image.id, Image.public_id, Image.owner_id, Image.width, Image.height, Image.revision)
+        .where(col(Image.public_id).in_([key(i) for i in indices]))
+    ).all()
+    targets = {r[1]: _Target(*r) for r in rows}
+
+    live: list[tuple[int, _Target]] = []
+    for i in indices:
+        target = targets.get(key(i))
+        try:
+            if target is None:
+                raise NotFound("This image does not exist.")
+            _require_edit(actor, target)  # type: ignore[arg-type]
+            base = items[i].base_revision
+            if base is not None and base != target.revision:
+                raise _stale(session, target, base)  # type: ignore[arg-type]
+        except LabelHubError as exc:
+            outcomes[i] = BatchOutcome(key(i), error=exc)
+            continue
+        live.append((i, target))
+    if not live:
+        return
+
+    ids = [t.id for _, t in live]
+    boxes: dict[int, dict[str, dict[str, Any]]] = {i: {} for i in ids}
+    box_pk: dict[tuple[int, str], int] = {}
+    for pk, image_id, public_id, name, x, y, w, h, source, score in session.exec(
+        select(Box.id, Box.image_id, Box.public_id, Label.name, Box.x, Box.y, Box.w, Box.h,
+               Box.source, Box.score)
+        .join(Label, col(Label.id) == Box.label_id).where(col(Box.image_id).in_(ids))
+        .order_by(col(Box.id))
+    ):
+        boxes[image_id][public_id] = {"id": public_id, "label": name, "x": x, "y": y, "w": w,
+                                      "h": h, "source": source, "score": score}
+        box_pk[(image_id, public_id)] = pk
+    tags: dict[int, list[str]] = {i: [] for i in ids}
+    for image_id, name in session.exec(
+        select(ImageLabel.image_id, Label.name).join(Label, col(Label.id) == ImageLabel.label_id)
+        .where(col(ImageLabel.image_id).in_(ids)).order_by(Label.name)
+    ):
+        tags[image_id].append(name)
+
+    planned: list[tuple[int, _Target, list[dict[str, Any]], int]] = []
+    for i, target in live:
+        item = items[i]
+        try:
+            count = len(boxes[target.id])
+            changes, count = _compute_changes(
+                target, coalesce_edits(item.edits), item.tags, boxes[target.id], count, tags[target.id]
+            )
+        except LabelHubError as exc:
+            outcomes[i] = BatchOutcome(target.public_id, error=exc)
+            continue
+        if not changes:
+            outcomes[i] = BatchOutcome(target.public_id, SaveResult(target.revision, "no changes", count))
+            continue
+        planned.append((i, target, changes, count))
+    if not planned:
+        return
+
+    names = {c["box"]["label"] for _, _, cs, _ in planned for c in cs if c["op"] == "add"} | \
+        {c["after"]["label"] for _, _, cs, _ in planned for c in cs if c["op"] == "update"} | \
+        {c["label"] for _, _, cs, _ in planned for c in cs if c["op"] in ("tag_add", "tag_remove")}
+    label_ids = {lb.name: lb.id for lb in resolve_labels(session, names=names, actor=actor, create=True)}
+
+    now = utcnow()
+    new_boxes: list[dict[str, Any]] = []
+    box_updates: list[dict[str, Any]] = []
+    box_deletes: list[int] = []
+    tag_inserts: list[dict[str, Any]] = []
+    tag_deletes: list[tuple[int, int]] = []
+    revisions: list[dict[str, Any]] = []
+    operations: list[dict[str, Any]] = []
+    outbox: list[dict[str, Any]] = []
+    image_updates: list[dict[str, Any]] = []
+    for i, target, changes, count in planned:
+        number = target.revision + 1
+        for c in changes:
+            op = c["op"]
+            if op == "add":
+                b = c["box"]
+                new_boxes.append({"public_id": b["id"], "image_id": target.id, "label_id": label_ids[b["label"]],
+                                  "x": b["x"], "y": b["y"], "w": b["w"], "h": b["h"], "author_id": actor.id,
+                                  "source": b["source"], "score": b["score"], "created_at": now,
+                                  "updated_at": now})
+            elif op == "update":
+                a = c["after"]
+                box_updates.append({"id": box_pk[(target.id, a["id"])], "label_id": label_ids[a["label"]],
+                                    "x": a["x"], "y": a["y"], "w": a["w"], "h": a["h"],
+                                    "source": a["source"], "score": a["score"], "updated_at": now})
+            elif op == "remove":
+                box_deletes.append(box_pk[(target.id, c["box"]["id"])])
+            elif op == "tag_add":
+                tag_inserts.append({"image_id": target.id, "label_id": label_ids[c["label"]],
+                                    "added_by_id": actor.id, "created_at": now})
+            else:
+                tag_deletes.append((target.id, label_ids[c["label"]]))
+            operations.append({"user_id": actor.id, "image_id": target.id, "action": _ACTION[op],
+                               "revision": number, "payload": c, "created_at": now})
+        if any(c["op"] in ("tag_add", "tag_remove") for c in changes):
+            outbox.append({"image_id": target.id, "created_at": now})
+        summary = _summary(changes)
+        revisions.append({"image_id": target.id, "number": number, "author_id": actor.id, "kind": "edit",
+                          "restored_from": None, "summary": summary, "save_key": None,
+                          "changes": changes, "created_at": now})
+        image_updates.append({"id": target.id, "revision": number, "updated_at": now})
+        outcomes[i] = BatchOutcome(target.public_id, SaveResult(number, summary, count))
+
+    try:
+        for start in range(0, len(box_deletes), BATCH_CHUNK):
+            session.execute(delete(Box).where(col(Box.id).in_(box_deletes[start:start + BATCH_CHUNK])),
+                            execution_options={"synchronize_session": False})
+        for start in range(0, len(tag_deletes), BATCH_CHUNK):
+            session.execute(
+                delete(ImageLabel).where(tuple_(col(ImageLabel.image_id), col(ImageLabel.label_id))
+                                         .in_(tag_deletes[start:start + BATCH_CHUNK])),
+                execution_options={"synchronize_session": False})
+        if box_updates:
+            session.execute(update(Box), box_updates)
+        for table, values in ((Box, new_boxes), (ImageLabel, tag_inserts), (AnnotationRevision, revisions),
+                              (Operation, operations), (SearchOutbox, outbox)):
+            if values:
+                session.execute(insert(table), values)
+        session.execute(update(Image), image_updates)
+        session.commit()
+    except IntegrityError:
+        # Someone saved one of these images meanwhile (or a box id is taken): redo one by one,
+        # so that only the items concerned are refused.
+        session.rollback()
+        if len(indices) == 1:
+            i = indices[0]
+            target = targets[key(i)]
+            base = items[i].base_revision
+            opened = target.revision if base is None else base
+            target.revision = session.exec(select(Image.revision).where(Image.id == target.id)).one()
+            outcomes[i] = BatchOutcome(target.public_id, error=_stale(session, target, opened))  # type: ignore[arg-type]
+            return
+        for i in indices:
+            outcomes[i] = None
+        for i in indices:
+            _save_chunk(session, actor, items, [i], outcomes)
+        return
+    session.expire_all()  # ORM rows of these images, boxes and tags were changed behind the session's back
 
 
 def record_tag_change(

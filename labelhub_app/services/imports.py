@@ -2,8 +2,10 @@
 
 ``import_annotations`` reads files in one of the dataset formats (``formats/``), matches every
 record to one of the actor's own images and saves each matched image as one new annotation
-revision through :func:`services.annotations.save_annotations`, so the revision history and the
-operation log record the import exactly as they record the editor's saves.
+revision through :func:`services.annotations.save_annotations_batch` (the rules, revisions and
+operation-log rows of ``save_annotations``, written in bulk, one transaction per 500 images), so
+the revision history and the operation log record the import exactly as they record the
+editor's saves.
 
 Matching (own images only)
 --------------------------
@@ -39,8 +41,8 @@ boxes are in pixels (COCO, VOC, LabelMe, SageMaker): they would land in the wron
 Studio stores percentages, so its boxes are scaled to the image's size.
 
 Bad input never stops the rest: every problem (the readers' per-record problems, unknown or
-ambiguous names, records skipped, saves refused) is in :attr:`ImportReport.problems`, and each
-matched image is saved in its own transaction.
+ambiguous names, records skipped, saves refused) is in :attr:`ImportReport.problems`, and a
+save refused for one image (say, edited meanwhile) does not stop the others.
 """
 
 from __future__ import annotations
@@ -62,7 +64,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import Select
 
-from labelhub_app.errors import InvalidInput, LabelHubError
+from labelhub_app.errors import InvalidInput
 from labelhub_app.formats import coco, label_studio, labelme, sagemaker, voc, yolo
 from labelhub_app.formats.csv_manifest import LABEL_SEPARATOR, unescape_cell
 from labelhub_app.formats.records import Box, ImageRecord, ImportResult, Problem
@@ -70,10 +72,12 @@ from labelhub_app.models import SOURCE_HUMAN, SOURCE_MODEL, Image, ImageLabel, L
 from labelhub_app.models import Box as BoxRow
 from labelhub_app.services.accounts import require_role
 from labelhub_app.services.annotations import (
+    BATCH_CHUNK,
     MAX_BOXES_PER_IMAGE,
     MIN_SIDE_PX,
+    BatchItem,
     BoxEdit,
-    save_annotations,
+    save_annotations_batch,
 )
 from labelhub_app.services.labels import check_label_name
 
@@ -694,29 +698,39 @@ def import_annotations(
 
     current_boxes, current_tags = _current(session, [t.id for _, t in matched])
     updated = boxes = tags = saved = 0
-    for done, (item, target) in enumerate(matched, start=1):
-        plan = _plan(item, target, current_boxes[target.id], current_tags[target.id], problems)
-        if plan is not None:
-            try:
-                if plan.edits or plan.tags is not None:
-                    result = save_annotations(
-                        session,
-                        actor=actor,
-                        image_id=target.public_id,
-                        base_revision=target.revision,
-                        edits=plan.edits,
-                        tags=plan.tags,
-                    )
-                    updated += result.revision != target.revision
-            except LabelHubError as exc:
-                session.rollback()
+    for start in range(0, len(matched), BATCH_CHUNK):
+        slice_ = matched[start : start + BATCH_CHUNK]
+        plans = [
+            (plan, target)
+            for item, target in slice_
+            if (plan := _plan(item, target, current_boxes[target.id], current_tags[target.id], problems))
+            is not None
+        ]
+        changing = [(p, t) for p, t in plans if p.edits or p.tags is not None]
+        outcomes = save_annotations_batch(
+            session,
+            actor=actor,
+            items=[
+                BatchItem(t.public_id, p.edits, p.tags, base_revision=t.revision)
+                for p, t in changing
+            ],
+        )
+        refused: set[int] = set()
+        for (plan, target), outcome in zip(changing, outcomes, strict=True):
+            if outcome.error is not None:
+                refused.add(target.id)
+                record = plan.item.record
                 problems.append(
-                    Problem(item.source, None, item.record.file_name, f"not saved: {exc.message}")
+                    Problem(plan.item.source, None, record.file_name, f"not saved: {outcome.error.message}")
                 )
-            else:
+            elif outcome.result is not None:
+                updated += outcome.result.revision != target.revision
+        for plan, target in plans:
+            if target.id not in refused:
                 saved += 1
                 boxes += plan.boxes
                 tags += plan.labels
         if progress is not None:
-            progress(done, len(matched))
+            for done in range(start + 1, start + len(slice_) + 1):
+                progress(done, len(matched))
     return ImportReport(updated, boxes, tags, problems, saved)

@@ -55,7 +55,7 @@ def test_one_training_step_of_a_tiny_detector(hub: Hub, tmp_path) -> None:  # ty
     targets = [{k: v for k, v in t.items() if k in ("boxes", "labels")} for t in targets]
     losses = model(list(images), targets)
     loss = sum(losses.values())
-    assert math.isfinite(float(loss))
+    assert math.isfinite(loss.item())
     optimizer.zero_grad()
     loss.backward()
     optimizer.step()
