@@ -54,6 +54,7 @@ def seed(count: int, clients: int) -> dict[str, Any]:
     """A producer, ``count`` tagged images on sale and one access token per client."""
     from sqlalchemy import insert
 
+    from bench.seed import image_rows
     from labelhub_app import db
     from labelhub_app.migrations import upgrade
     from labelhub_app.models import Image, ImageLabel, utcnow
@@ -75,26 +76,7 @@ def seed(count: int, clients: int) -> dict[str, Any]:
         ]
         session.commit()
         now = utcnow()
-        rows = [
-            {
-                "owner_id": producer.id,
-                "file_name": f"photo-{i:05d}.jpg",
-                "upload_sha256": f"{i:064x}",
-                "object_key": f"originals/{i:064x}.jpg",
-                "phash": f"{i:016x}",
-                "width": 640,
-                "height": 480,
-                "format": "JPEG",
-                "size_bytes": 1000,
-                "price_cents": rng.randint(50, 5000),
-                "licence": "standard",
-                "public_id": f"00000000-0000-4000-8000-{i:012x}",
-                "sales_count": rng.randint(0, 20),
-                "created_at": now,
-                "updated_at": now,
-            }
-            for i in range(count)
-        ]
+        rows = image_rows(producer.id, count, now)
         session.execute(insert(Image), rows)
         ids = {p: i for i, p in session.execute(Image.__table__.select().with_only_columns(
             Image.__table__.c.id, Image.__table__.c.public_id))}  # fmt: skip

@@ -35,6 +35,7 @@ def seed(count: int, per_image: int) -> tuple[int, int, str]:
     from sqlalchemy import insert
     from sqlmodel import select
 
+    from bench.seed import image_rows
     from labelhub_app import db
     from labelhub_app.migrations import upgrade
     from labelhub_app.models import Box, Image, ImageLabel, LedgerTransaction, Purchase, utcnow
@@ -68,27 +69,7 @@ def seed(count: int, per_image: int) -> tuple[int, int, str]:
         now = utcnow()
         session.execute(
             insert(Image),
-            [
-                {
-                    "owner_id": producer.id,
-                    "file_name": f"photo-{i:05d}.jpg",
-                    "upload_sha256": f"{i:064x}",
-                    "object_key": f"originals/{i:064x}.jpg",
-                    "phash": f"{i:016x}",
-                    "width": 640,
-                    "height": 480,
-                    "format": "JPEG",
-                    "size_bytes": 1000,
-                    "price_cents": 100,
-                    "licence": "standard",
-                    "public_id": f"00000000-0000-4000-8000-{i:012x}",
-                    "created_at": now,
-                    "updated_at": now,
-                    "revision": 1,
-                    "sales_count": 1,
-                }
-                for i in range(count)
-            ],
+            image_rows(producer.id, count, now, revision=1, sales_count=1),
         )
         ids = list(session.exec(select(Image.id).order_by(Image.id)))
         session.execute(

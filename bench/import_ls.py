@@ -34,6 +34,7 @@ def emit(**fields: Any) -> None:
 def seed(count: int) -> int:
     from sqlalchemy import insert
 
+    from bench.seed import image_rows
     from labelhub_app import db
     from labelhub_app.migrations import upgrade
     from labelhub_app.models import Image, utcnow
@@ -49,25 +50,7 @@ def seed(count: int) -> int:
             display_name="Bench Producer",
         )
         now = utcnow()
-        rows = [
-            {
-                "owner_id": producer.id,
-                "file_name": f"photo-{i:05d}.jpg",
-                "upload_sha256": f"{i:064x}",
-                "object_key": f"originals/{i:064x}.jpg",
-                "phash": f"{i:016x}",
-                "width": 640,
-                "height": 480,
-                "format": "JPEG",
-                "size_bytes": 1000,
-                "price_cents": 100,
-                "licence": "standard",
-                "public_id": f"00000000-0000-4000-8000-{i:012x}",
-                "created_at": now,
-                "updated_at": now,
-            }
-            for i in range(count)
-        ]
+        rows = image_rows(producer.id, count, now)
         session.execute(insert(Image), rows)
         session.commit()
         return int(producer.id or 0)

@@ -43,16 +43,38 @@ def main() -> None:
 
     upgrade()
     with session_scope() as session:
-        producer = accounts.sign_up(session, email="bench@example.com", password="benchmark-pw", roles=["producer"])
+        producer = accounts.sign_up(
+            session, email="bench@example.com", password="benchmark-pw", roles=["producer"]
+        )
         ids = []
         for i in range(args.clients + 1):
-            [r] = images.ingest_images(session, actor=producer, price_cents=1, licence="standard", labels=["dog"],
-                                       files=[images.UploadedFile(f"b{i}.jpg", make_jpeg(640, 480, seed=i))])
+            [r] = images.ingest_images(
+                session,
+                actor=producer,
+                price_cents=1,
+                licence="standard",
+                labels=["dog"],
+                files=[images.UploadedFile(f"b{i}.jpg", make_jpeg(640, 480, seed=i))],
+            )
             ids.append(r.image_id)
             if args.boxes:
-                seed = [ann.BoxEdit("create", {"id": uuid.uuid4().hex, "label": "dog", "x": (k * 7) % 600,
-                                               "y": (k * 13) % 440, "w": 30, "h": 30}) for k in range(args.boxes)]
-                ann.save_annotations(session, actor=producer, image_id=r.image_id, base_revision=1, edits=seed)
+                seed = [
+                    ann.BoxEdit(
+                        "create",
+                        {
+                            "id": uuid.uuid4().hex,
+                            "label": "dog",
+                            "x": (k * 7) % 600,
+                            "y": (k * 13) % 440,
+                            "w": 30,
+                            "h": 30,
+                        },
+                    )
+                    for k in range(args.boxes)
+                ]
+                ann.save_annotations(
+                    session, actor=producer, image_id=r.image_id, base_revision=1, edits=seed
+                )
         producer_id = producer.id
 
     def one_client(image_id: str, n: int, out: list[float]) -> None:
@@ -64,21 +86,43 @@ def main() -> None:
             box_id = uuid.uuid4().hex
             for k in range(n):
                 kind = "create" if k == 0 else "update"
-                edit = ann.BoxEdit(kind, {"id": box_id, "label": "dog", "x": 10 + k % 50, "y": 20, "w": 40, "h": 30})
+                edit = ann.BoxEdit(
+                    kind,
+                    {"id": box_id, "label": "dog", "x": 10 + k % 50, "y": 20, "w": 40, "h": 30},
+                )
                 t = time.perf_counter()
-                result = ann.save_annotations(session, actor=user, image_id=image_id, base_revision=revision,
-                                              edits=[edit], save_key=uuid.uuid4().hex)
+                result = ann.save_annotations(
+                    session,
+                    actor=user,
+                    image_id=image_id,
+                    base_revision=revision,
+                    edits=[edit],
+                    save_key=uuid.uuid4().hex,
+                )
                 out.append((time.perf_counter() - t) * 1000)
                 revision = result.revision
 
     single: list[float] = []
     one_client(ids[-1], args.saves, single)
-    print(json.dumps({"bench": "save", "clients": 1, "saves": len(single), "boxes_on_image": args.boxes,
-                      "p50_ms": round(statistics.median(single), 2), "p95_ms": round(_pct(single, 0.95), 2)}))
+    print(
+        json.dumps(
+            {
+                "bench": "save",
+                "clients": 1,
+                "saves": len(single),
+                "boxes_on_image": args.boxes,
+                "p50_ms": round(statistics.median(single), 2),
+                "p95_ms": round(_pct(single, 0.95), 2),
+            }
+        )
+    )
 
     per = max(1, args.saves // args.clients)
     results: list[list[float]] = [[] for _ in range(args.clients)]
-    threads = [threading.Thread(target=one_client, args=(ids[i], per, results[i])) for i in range(args.clients)]
+    threads = [
+        threading.Thread(target=one_client, args=(ids[i], per, results[i]))
+        for i in range(args.clients)
+    ]
     t0 = time.perf_counter()
     for t in threads:
         t.start()
@@ -86,9 +130,20 @@ def main() -> None:
         t.join()
     elapsed = time.perf_counter() - t0
     merged = [v for r in results for v in r]
-    print(json.dumps({"bench": "save", "clients": args.clients, "saves": len(merged), "boxes_on_image": args.boxes,
-                      "saves_per_s": round(len(merged) / elapsed, 1), "p50_ms": round(statistics.median(merged), 2),
-                      "p95_ms": round(_pct(merged, 0.95), 2), "cpus": os.cpu_count()}))
+    print(
+        json.dumps(
+            {
+                "bench": "save",
+                "clients": args.clients,
+                "saves": len(merged),
+                "boxes_on_image": args.boxes,
+                "saves_per_s": round(len(merged) / elapsed, 1),
+                "p50_ms": round(statistics.median(merged), 2),
+                "p95_ms": round(_pct(merged, 0.95), 2),
+                "cpus": os.cpu_count(),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":
