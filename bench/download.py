@@ -59,13 +59,27 @@ def seed(data_dir: Path, count: int) -> dict[str, Any]:
     started = time.perf_counter()
     total_bytes = 0
     with db.session_scope() as session:
-        producer = accounts.sign_up(session, email="producer@bench.test", password="bench-password",
-                                    roles=["producer"], display_name="Bench Producer")
-        consumer = accounts.sign_up(session, email="consumer@bench.test", password="bench-password",
-                                    roles=["consumer"], display_name="Bench Consumer")
+        producer = accounts.sign_up(
+            session,
+            email="producer@bench.test",
+            password="bench-password",
+            roles=["producer"],
+            display_name="Bench Producer",
+        )
+        consumer = accounts.sign_up(
+            session,
+            email="consumer@bench.test",
+            password="bench-password",
+            roles=["consumer"],
+            display_name="Bench Consumer",
+        )
         project = market.create_project(session, actor=consumer, name="Bench download")
-        labels = resolve_labels(session, names=["dog", "cat", "car", "person", "bench label"],
-                                actor=producer, create=True)
+        labels = resolve_labels(
+            session,
+            names=["dog", "cat", "car", "person", "bench label"],
+            actor=producer,
+            create=True,
+        )
         txn = LedgerTransaction(kind="purchase", actor_id=consumer.id, memo="bench seed")
         session.add(txn)
         session.flush()
@@ -76,22 +90,39 @@ def seed(data_dir: Path, count: int) -> dict[str, Any]:
             key = original_key(sha, "JPEG")
             store.put_bytes(key, data, content_type="image/jpeg")
             image = Image(
-                owner_id=producer.id, file_name=f"photo-{i % 900}.jpg",  # some names repeat
-                upload_sha256=sha, object_key=key, phash=f"{i:016x}", width=640, height=480,
-                format="JPEG", size_bytes=len(data), price_cents=10 + i % 50,
-                licence=licences[i % len(licences)], sales_count=1,
+                owner_id=producer.id,
+                file_name=f"photo-{i % 900}.jpg",  # some names repeat
+                upload_sha256=sha,
+                object_key=key,
+                phash=f"{i:016x}",
+                width=640,
+                height=480,
+                format="JPEG",
+                size_bytes=len(data),
+                price_cents=10 + i % 50,
+                licence=licences[i % len(licences)],
+                sales_count=1,
             )
             session.add(image)
             session.flush()
             for label in (labels[i % len(labels)], labels[(i * 7 + 1) % len(labels)]):
                 session.merge(ImageLabel(image_id=image.id, label_id=label.id))
             session.add(ProjectItem(project_id=project.id, image_id=image.id))
-            session.add(Purchase(buyer_id=consumer.id, image_id=image.id, project_id=project.id,
-                                 price_cents=image.price_cents, licence=image.licence,
-                                 ledger_txn_id=txn.id))
+            session.add(
+                Purchase(
+                    buyer_id=consumer.id,
+                    image_id=image.id,
+                    project_id=project.id,
+                    price_cents=image.price_cents,
+                    licence=image.licence,
+                    ledger_txn_id=txn.id,
+                )
+            )
         session.commit()
         return {
-            "consumer_email": consumer.email, "project_id": project.public_id, "images": count,
+            "consumer_email": consumer.email,
+            "project_id": project.public_id,
+            "images": count,
             "originals_mb": round(total_bytes / 1e6, 1),
             "seed_s": round(time.perf_counter() - started, 2),
         }
@@ -136,10 +167,15 @@ def stream(data_dir: Path, seeded: dict[str, Any]) -> None:
         plan_s, total_s, size, biggest, chunks = run()
         rss_after = maxrss_mb()
         emit(
-            phase="stream", images=seeded["images"], seconds=round(total_s, 3),
-            plan_seconds=round(plan_s, 3), zip_mb=round(size / 1e6, 1),
-            mb_per_s=round(size / 1e6 / total_s, 1), chunks=chunks,
-            largest_chunk_kib=round(biggest / 1024, 1), target_seconds=5.0,
+            phase="stream",
+            images=seeded["images"],
+            seconds=round(total_s, 3),
+            plan_seconds=round(plan_s, 3),
+            zip_mb=round(size / 1e6, 1),
+            mb_per_s=round(size / 1e6 / total_s, 1),
+            chunks=chunks,
+            largest_chunk_kib=round(biggest / 1024, 1),
+            target_seconds=5.0,
         )
 
         tracemalloc.start()
@@ -149,17 +185,24 @@ def stream(data_dir: Path, seeded: dict[str, Any]) -> None:
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
         emit(
-            phase="memory", tracemalloc_plan_peak_mb=round((plan_peak[0] - baseline) / 1e6, 2),
+            phase="memory",
+            tracemalloc_plan_peak_mb=round((plan_peak[0] - baseline) / 1e6, 2),
             tracemalloc_stream_peak_mb=round((peak - baseline) / 1e6, 2),
-            maxrss_before_mb=round(rss_before, 1), maxrss_after_mb=round(rss_after, 1),
-            maxrss_growth_mb=round(rss_after - rss_before, 1), zip_mb=round(size / 1e6, 1),
+            maxrss_before_mb=round(rss_before, 1),
+            maxrss_after_mb=round(rss_after, 1),
+            maxrss_growth_mb=round(rss_after - rss_before, 1),
+            zip_mb=round(size / 1e6, 1),
         )
 
     with zipfile.ZipFile(out_path) as zf:
         names = zf.namelist()
         bad = zf.testzip()
-    emit(phase="check", entries=len(names), images=sum(n.startswith("images/") for n in names),
-         crc_ok=bad is None)
+    emit(
+        phase="check",
+        entries=len(names),
+        images=sum(n.startswith("images/") for n in names),
+        crc_ok=bad is None,
+    )
 
 
 def main() -> None:
@@ -175,7 +218,10 @@ def main() -> None:
     try:
         child = subprocess.run(
             [sys.executable, __file__, "--seed-into", str(data_dir), "--images", str(args.images)],
-            check=True, capture_output=True, text=True, cwd=ROOT,
+            check=True,
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
         )
         seeded = json.loads(child.stdout.strip().splitlines()[-1])
         emit(phase="seed", **seeded)

@@ -236,7 +236,9 @@ def import_(
 @app.command()
 def sweep(
     dry_run: bool = typer.Option(False, "--dry-run"),
-    min_age_minutes: float = typer.Option(60, help="keep files younger than this (uploads in flight)"),
+    min_age_minutes: float = typer.Option(
+        60, help="keep files younger than this (uploads in flight)"
+    ),
 ) -> None:
     """Remove stored files that no image refers to (left by a crash mid-upload)."""
     from labelhub_app.services import images

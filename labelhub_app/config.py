@@ -41,7 +41,9 @@ class Settings(BaseSettings):
     thumbnail_sizes: tuple[int, ...] = (256, 1024)
 
     session_days: int = Field(30, gt=0)
-    dev_pages: bool = False  # serve /dev/* playgrounds (the box editor's), for tests and development
+    dev_pages: bool = (
+        False  # serve /dev/* playgrounds (the box editor's), for tests and development
+    )
 
     @field_validator("data_dir", mode="after")
     @classmethod

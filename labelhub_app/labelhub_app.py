@@ -26,6 +26,7 @@ log = logging.getLogger("labelhub")
 if get_settings().dev_pages:
     from labelhub_app.pages import editor_demo  # noqa: F401  (the box editor playground, /dev/editor-demo)
 
+
 def _on_backend_error(exception: Exception) -> rx.event.EventSpec:
     """A clear message in the page for anything a handler did not catch; the trace goes to the log."""
     from labelhub_app.errors import LabelHubError

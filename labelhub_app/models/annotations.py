@@ -24,7 +24,9 @@ class Box(SQLModel, table=True):
     __tablename__ = "boxes"
 
     id: int | None = Field(default=None, primary_key=True)
-    public_id: str = Field(unique=True, max_length=36)  # made by the editor, so retries are idempotent
+    public_id: str = Field(
+        unique=True, max_length=36
+    )  # made by the editor, so retries are idempotent
     image_id: int = Field(foreign_key="images.id", index=True)
     label_id: int = Field(foreign_key="labels.id", index=True)
     x: float
@@ -34,8 +36,12 @@ class Box(SQLModel, table=True):
     author_id: int = Field(foreign_key="users.id")
     source: str = Field(default=SOURCE_HUMAN, max_length=8)
     score: float | None = None
-    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
-    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
+    updated_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
 
 
 class AnnotationRevision(SQLModel, table=True):
@@ -47,7 +53,9 @@ class AnnotationRevision(SQLModel, table=True):
     """
 
     __tablename__ = "annotation_revisions"
-    __table_args__ = (UniqueConstraint("image_id", "number", name="uq_annotation_revisions_image_number"),)
+    __table_args__ = (
+        UniqueConstraint("image_id", "number", name="uq_annotation_revisions_image_number"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     image_id: int = Field(foreign_key="images.id", index=True)
@@ -56,9 +64,15 @@ class AnnotationRevision(SQLModel, table=True):
     kind: str = Field(default="edit", max_length=12)  # upload, edit, restore
     restored_from: int | None = None
     summary: str = Field(default="", max_length=200)
-    save_key: str | None = Field(default=None, unique=True, max_length=80)  # a retried save lands once
-    changes: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
-    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    save_key: str | None = Field(
+        default=None, unique=True, max_length=80
+    )  # a retried save lands once
+    changes: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )
 
 
 class Operation(SQLModel, table=True):
@@ -70,7 +84,11 @@ class Operation(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     user_id: int = Field(foreign_key="users.id")
     image_id: int = Field(foreign_key="images.id", index=True)
-    action: str = Field(max_length=16, index=True)  # create, update, delete, restore, tag_add, tag_remove
+    action: str = Field(
+        max_length=16, index=True
+    )  # create, update, delete, restore, tag_add, tag_remove
     revision: int | None = None
     payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
-    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
+    )

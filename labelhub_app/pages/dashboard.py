@@ -7,13 +7,20 @@ from typing import Any
 import reflex as rx
 
 from labelhub_app import routes
-from labelhub_app.components.common import empty_state, error_callout, info_callout, label_chip, pager, stat_card
+from labelhub_app.components.common import (
+    empty_state,
+    error_callout,
+    info_callout,
+    label_chip,
+    pager,
+    stat_card,
+)
 from labelhub_app.components.layout import page_frame
 from labelhub_app.db import session_scope
 from labelhub_app.errors import LabelHubError, NotAuthenticated
 from labelhub_app.models import LICENCES
-from labelhub_app.services.ledger import parse_credits
 from labelhub_app.services import images, labels, market
+from labelhub_app.services.ledger import parse_credits
 from labelhub_app.state.auth import AuthState, current_user
 
 PER_PAGE = 25
@@ -53,26 +60,47 @@ class DashboardState(rx.State):
                     raise NotAuthenticated("Sign in first.")
                 summary = market.producer_summary(session, actor=user, days=30)
                 result = images.list_own_images(
-                    session, actor=user, sort=self.sort,  # type: ignore[arg-type]
+                    session,
+                    actor=user,
+                    sort=self.sort,  # type: ignore[arg-type]
                     status=None if self.status == "all" else self.status,
-                    label=self.label_filter or None, page=self.page, per_page=PER_PAGE)
+                    label=self.label_filter or None,
+                    page=self.page,
+                    per_page=PER_PAGE,
+                )
                 if not self.label_options:
                     self.label_options = labels.all_label_names(session)
         except LabelHubError as exc:
             self.error = exc.message
             return
         base = (await self.get_state(AuthState)).api_base
-        self.stats = {"images": str(summary.images), "on_sale": str(summary.on_sale),
-                      "sales": str(summary.sales), "income": f"{summary.income_cents / 100:,.2f}"}
-        self.chart = [{"day": d.strftime("%d %b"), "income": round(c / 100, 2)} for d, c in summary.income_by_day]
+        self.stats = {
+            "images": str(summary.images),
+            "on_sale": str(summary.on_sale),
+            "sales": str(summary.sales),
+            "income": f"{summary.income_cents / 100:,.2f}",
+        }
+        self.chart = [
+            {"day": d.strftime("%d %b"), "income": round(c / 100, 2)}
+            for d, c in summary.income_by_day
+        ]
         self.total = result.total
         self.rows = [
-            {"id": r.public_id, "name": r.file_name, "date": r.created_at.strftime("%Y-%m-%d"),
-             "labels": r.labels, "price": f"{r.price_cents / 100:,.2f}", "licence": r.licence,
-             "on_sale": r.status == "on_sale", "sales": r.sales_count,
-             "income": f"{r.income_cents / 100:,.2f}", "near_dup": r.near_duplicate,
-             "thumb": f"{base}{routes.API}/images/{r.public_id}/private-thumb/256",
-             "href": routes.image(r.public_id), "label_href": routes.label(r.public_id)}
+            {
+                "id": r.public_id,
+                "name": r.file_name,
+                "date": r.created_at.strftime("%Y-%m-%d"),
+                "labels": r.labels,
+                "price": f"{r.price_cents / 100:,.2f}",
+                "licence": r.licence,
+                "on_sale": r.status == "on_sale",
+                "sales": r.sales_count,
+                "income": f"{r.income_cents / 100:,.2f}",
+                "near_dup": r.near_duplicate,
+                "thumb": f"{base}{routes.API}/images/{r.public_id}/private-thumb/256",
+                "href": routes.image(r.public_id),
+                "label_href": routes.label(r.public_id),
+            }
             for r in result.items
         ]
 
@@ -117,7 +145,9 @@ class DashboardState(rx.State):
         except LabelHubError as exc:
             self.error = exc.message
             return None
-        self.notice = "Back on sale." if on_sale else "Withdrawn from sale. Buyers keep their copies."
+        self.notice = (
+            "Back on sale." if on_sale else "Withdrawn from sale. Buyers keep their copies."
+        )
         return DashboardState.load
 
     @rx.event
@@ -152,9 +182,14 @@ class DashboardState(rx.State):
             price = parse_credits(self.edit_price, "price")
             with session_scope() as session:
                 user = await current_user(self, session)
-                images.update_image(session, actor=user, public_id=self.editing,  # type: ignore[arg-type]
-                                    labels=labels.split_labels(self.edit_labels), price_cents=price,
-                                    licence=self.edit_licence)
+                images.update_image(
+                    session,
+                    actor=user,
+                    public_id=self.editing,  # type: ignore[arg-type]
+                    labels=labels.split_labels(self.edit_labels),
+                    price_cents=price,
+                    licence=self.edit_licence,
+                )
         except LabelHubError as exc:
             self.edit_error = exc.message
             return None
@@ -166,53 +201,117 @@ class DashboardState(rx.State):
 def _chart() -> rx.Component:
     return rx.card(
         rx.vstack(
-            rx.hstack(rx.heading("Income per day", size="3"), rx.spacer(),
-                      rx.text("last 30 days, credits", size="1", color_scheme="gray"), width="100%"),
+            rx.hstack(
+                rx.heading("Income per day", size="3"),
+                rx.spacer(),
+                rx.text("last 30 days, credits", size="1", color_scheme="gray"),
+                width="100%",
+            ),
             rx.recharts.bar_chart(
                 rx.recharts.bar(data_key="income", fill="var(--accent-9)", radius=[4, 4, 0, 0]),
-                rx.recharts.x_axis(data_key="day", tick_line=False, axis_line=False, interval=4,
-                                   font_size=11),
+                rx.recharts.x_axis(
+                    data_key="day", tick_line=False, axis_line=False, interval=4, font_size=11
+                ),
                 rx.recharts.y_axis(width=40, tick_line=False, axis_line=False, font_size=11),
                 rx.recharts.graphing_tooltip(),
                 rx.recharts.cartesian_grid(stroke_dasharray="3 3", vertical=False),
-                data=DashboardState.chart, height=200, width="100%",
+                data=DashboardState.chart,
+                height=200,
+                width="100%",
             ),
             width="100%",
         ),
-        width="100%", size="2",
+        width="100%",
+        size="2",
     )
 
 
 def _row(r: rx.Var) -> rx.Component:
     return rx.table.row(
-        rx.table.cell(rx.link(rx.image(src=r["thumb"].to(str), width="56px", height="42px",
-                                       object_fit="cover", border_radius="6px"), href=r["href"].to(str))),
-        rx.table.cell(rx.vstack(
-            rx.text(r["name"].to(str), size="2", weight="medium", class_name="own-name"),
-            rx.cond(r["near_dup"].to(bool), rx.badge("similar image exists", color_scheme="amber", size="1")),
-            spacing="1")),
+        rx.table.cell(
+            rx.link(
+                rx.image(
+                    src=r["thumb"].to(str),
+                    width="56px",
+                    height="42px",
+                    object_fit="cover",
+                    border_radius="6px",
+                ),
+                href=r["href"].to(str),
+            )
+        ),
+        rx.table.cell(
+            rx.vstack(
+                rx.text(r["name"].to(str), size="2", weight="medium", class_name="own-name"),
+                rx.cond(
+                    r["near_dup"].to(bool),
+                    rx.badge("similar image exists", color_scheme="amber", size="1"),
+                ),
+                spacing="1",
+            )
+        ),
         rx.table.cell(rx.text(r["date"].to(str), size="2", color_scheme="gray")),
-        rx.table.cell(rx.flex(rx.foreach(r["labels"].to(list[str]), lambda n: label_chip(n)), wrap="wrap",
-                              gap="4px", max_width="260px", class_name="own-labels")),
+        rx.table.cell(
+            rx.flex(
+                rx.foreach(r["labels"].to(list[str]), lambda n: label_chip(n)),
+                wrap="wrap",
+                gap="4px",
+                max_width="260px",
+                class_name="own-labels",
+            )
+        ),
         rx.table.cell(rx.text(r["price"].to(str), size="2", class_name="own-price")),
         rx.table.cell(rx.text(r["licence"].to(str), size="1", color_scheme="gray")),
         rx.table.cell(rx.text(r["sales"].to(str), size="2")),
         rx.table.cell(rx.text(r["income"].to(str), size="2", weight="medium")),
-        rx.table.cell(rx.cond(r["on_sale"].to(bool), rx.badge("On sale", color_scheme="green"),
-                              rx.badge("Withdrawn", color_scheme="gray"))),
-        rx.table.cell(rx.hstack(
-            rx.link(rx.icon_button(rx.icon("square-dashed-mouse-pointer", size=14), variant="soft", size="1",
-                                   aria_label="label in the editor"), href=r["label_href"].to(str),
-                    class_name="open-editor"),
-            rx.icon_button(rx.icon("pencil", size=14), variant="soft", size="1",
-                           on_click=DashboardState.open_edit(r), aria_label="edit", class_name="edit-image"),
-            rx.cond(r["on_sale"].to(bool),
-                    rx.button("Withdraw", size="1", variant="soft", color_scheme="red",
-                              on_click=DashboardState.toggle_sale(r["id"].to(str), False)),
-                    rx.button("Offer again", size="1", variant="soft",
-                              on_click=DashboardState.toggle_sale(r["id"].to(str), True))),
-            spacing="2")),
-        align="center", class_name="own-row",
+        rx.table.cell(
+            rx.cond(
+                r["on_sale"].to(bool),
+                rx.badge("On sale", color_scheme="green"),
+                rx.badge("Withdrawn", color_scheme="gray"),
+            )
+        ),
+        rx.table.cell(
+            rx.hstack(
+                rx.link(
+                    rx.icon_button(
+                        rx.icon("square-dashed-mouse-pointer", size=14),
+                        variant="soft",
+                        size="1",
+                        aria_label="label in the editor",
+                    ),
+                    href=r["label_href"].to(str),
+                    class_name="open-editor",
+                ),
+                rx.icon_button(
+                    rx.icon("pencil", size=14),
+                    variant="soft",
+                    size="1",
+                    on_click=DashboardState.open_edit(r),
+                    aria_label="edit",
+                    class_name="edit-image",
+                ),
+                rx.cond(
+                    r["on_sale"].to(bool),
+                    rx.button(
+                        "Withdraw",
+                        size="1",
+                        variant="soft",
+                        color_scheme="red",
+                        on_click=DashboardState.toggle_sale(r["id"].to(str), False),
+                    ),
+                    rx.button(
+                        "Offer again",
+                        size="1",
+                        variant="soft",
+                        on_click=DashboardState.toggle_sale(r["id"].to(str), True),
+                    ),
+                ),
+                spacing="2",
+            )
+        ),
+        align="center",
+        class_name="own-row",
     )
 
 
@@ -222,26 +321,47 @@ def _edit_dialog() -> rx.Component:
             rx.dialog.title("Edit ", DashboardState.edit_name),
             rx.vstack(
                 rx.text("Labels (comma separated)", size="2", weight="medium"),
-                rx.el.input(default_value=DashboardState.edit_labels,  # not controlled: no lost keys
-                            on_change=DashboardState.set_edit_labels,
-                            list="dash-label-options", id="edit-labels",
-                            style={"width": "100%", "padding": "8px 10px", "border": "1px solid var(--gray-a7)",
-                                   "borderRadius": "8px", "background": "var(--color-surface)"}),
+                rx.el.input(
+                    default_value=DashboardState.edit_labels,  # not controlled: no lost keys
+                    on_change=DashboardState.set_edit_labels,
+                    list="dash-label-options",
+                    id="edit-labels",
+                    style={
+                        "width": "100%",
+                        "padding": "8px 10px",
+                        "border": "1px solid var(--gray-a7)",
+                        "borderRadius": "8px",
+                        "background": "var(--color-surface)",
+                    },
+                ),
                 rx.text("Price (credits)", size="2", weight="medium"),
-                rx.input(value=DashboardState.edit_price, on_change=DashboardState.set_edit_price,
-                         id="edit-price", width="100%"),
+                rx.input(
+                    value=DashboardState.edit_price,
+                    on_change=DashboardState.set_edit_price,
+                    id="edit-price",
+                    width="100%",
+                ),
                 rx.text("Licence", size="2", weight="medium"),
                 rx.select.root(
                     rx.select.trigger(width="100%"),
                     rx.select.content(*[rx.select.item(t, value=c) for c, t in LICENCES.items()]),
-                    value=DashboardState.edit_licence, on_change=DashboardState.set_edit_licence,
+                    value=DashboardState.edit_licence,
+                    on_change=DashboardState.set_edit_licence,
                 ),
                 error_callout(DashboardState.edit_error),
-                rx.hstack(rx.button("Cancel", variant="soft", color_scheme="gray",
-                                    on_click=DashboardState.close_edit),
-                          rx.button("Save", on_click=DashboardState.save_edit, id="save-edit"),
-                          justify="end", width="100%"),
-                spacing="3", width="100%",
+                rx.hstack(
+                    rx.button(
+                        "Cancel",
+                        variant="soft",
+                        color_scheme="gray",
+                        on_click=DashboardState.close_edit,
+                    ),
+                    rx.button("Save", on_click=DashboardState.save_edit, id="save-edit"),
+                    justify="end",
+                    width="100%",
+                ),
+                spacing="3",
+                width="100%",
             ),
         ),
         open=DashboardState.editing != "",
@@ -249,34 +369,83 @@ def _edit_dialog() -> rx.Component:
     )
 
 
-@rx.page(route=routes.DASHBOARD, title="Dashboard · LabelHub",
-         on_load=[AuthState.require_user, DashboardState.load])
+@rx.page(
+    route=routes.DASHBOARD,
+    title="Dashboard · LabelHub",
+    on_load=[AuthState.require_user, DashboardState.load],
+)
 def dashboard_page() -> rx.Component:
     toolbar = rx.hstack(
-        rx.el.input(placeholder="Filter by label, Enter", value=DashboardState.label_filter,
-                    on_change=DashboardState.set_label_filter, on_key_down=DashboardState.filter_key,
-                    list="dash-label-options", id="dash-label-filter",
-                    style={"width": "220px", "padding": "6px 10px", "border": "1px solid var(--gray-a7)",
-                           "borderRadius": "8px", "background": "var(--color-surface)", "fontSize": "14px"}),
-        rx.select.root(rx.select.trigger(), rx.select.content(
-            rx.select.item("All images", value="all"), rx.select.item("On sale", value="on_sale"),
-            rx.select.item("Withdrawn", value="withdrawn")),
-            value=DashboardState.status, on_change=DashboardState.set_status),
+        rx.el.input(
+            placeholder="Filter by label, Enter",
+            value=DashboardState.label_filter,
+            on_change=DashboardState.set_label_filter,
+            on_key_down=DashboardState.filter_key,
+            list="dash-label-options",
+            id="dash-label-filter",
+            style={
+                "width": "220px",
+                "padding": "6px 10px",
+                "border": "1px solid var(--gray-a7)",
+                "borderRadius": "8px",
+                "background": "var(--color-surface)",
+                "fontSize": "14px",
+            },
+        ),
+        rx.select.root(
+            rx.select.trigger(),
+            rx.select.content(
+                rx.select.item("All images", value="all"),
+                rx.select.item("On sale", value="on_sale"),
+                rx.select.item("Withdrawn", value="withdrawn"),
+            ),
+            value=DashboardState.status,
+            on_change=DashboardState.set_status,
+        ),
         rx.spacer(),
         rx.text("Sort", size="2", color_scheme="gray"),
-        rx.select.root(rx.select.trigger(), rx.select.content(
-            rx.select.item("Newest", value="newest"), rx.select.item("Oldest", value="oldest"),
-            rx.select.item("Best selling", value="sales"), rx.select.item("Income", value="income"),
-            rx.select.item("Price: low to high", value="price_asc"),
-            rx.select.item("Price: high to low", value="price_desc"), rx.select.item("Name", value="name")),
-            value=DashboardState.sort, on_change=DashboardState.set_sort),
-        width="100%", align="center", spacing="3",
+        rx.select.root(
+            rx.select.trigger(),
+            rx.select.content(
+                rx.select.item("Newest", value="newest"),
+                rx.select.item("Oldest", value="oldest"),
+                rx.select.item("Best selling", value="sales"),
+                rx.select.item("Income", value="income"),
+                rx.select.item("Price: low to high", value="price_asc"),
+                rx.select.item("Price: high to low", value="price_desc"),
+                rx.select.item("Name", value="name"),
+            ),
+            value=DashboardState.sort,
+            on_change=DashboardState.set_sort,
+        ),
+        width="100%",
+        align="center",
+        spacing="3",
     )
     table = rx.table.root(
-        rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in (
-            "", "File", "Uploaded", "Labels", "Price", "Licence", "Sales", "Income", "Status", "")])),
+        rx.table.header(
+            rx.table.row(
+                *[
+                    rx.table.column_header_cell(h)
+                    for h in (
+                        "",
+                        "File",
+                        "Uploaded",
+                        "Labels",
+                        "Price",
+                        "Licence",
+                        "Sales",
+                        "Income",
+                        "Status",
+                        "",
+                    )
+                ]
+            )
+        ),
         rx.table.body(rx.foreach(DashboardState.rows, _row)),
-        variant="surface", width="100%", size="1",
+        variant="surface",
+        width="100%",
+        size="1",
     )
     return page_frame(
         error_callout(DashboardState.error),
@@ -285,24 +454,49 @@ def dashboard_page() -> rx.Component:
             stat_card("Images", DashboardState.stats["images"], "images"),
             stat_card("On sale", DashboardState.stats["on_sale"], "store"),
             stat_card("Sales", DashboardState.stats["sales"], "shopping-bag"),
-            stat_card("Income", DashboardState.stats["income"], "coins", "credits, after commission"),
-            columns=rx.breakpoints(initial="2", md="4"), spacing="4", width="100%", margin_y="1em",
+            stat_card(
+                "Income", DashboardState.stats["income"], "coins", "credits, after commission"
+            ),
+            columns=rx.breakpoints(initial="2", md="4"),
+            spacing="4",
+            width="100%",
+            margin_y="1em",
         ),
         _chart(),
         rx.box(height="1.5em"),
         toolbar,
         rx.box(height="0.75em"),
-        rx.cond(DashboardState.rows.length() > 0,
-                rx.vstack(table, pager(DashboardState.page, DashboardState.pages, DashboardState.prev_page,
-                                       DashboardState.next_page), width="100%"),
-                empty_state("image-plus", "No images yet",
-                            "Upload your first images, label them and set a price; they appear here with their sales.",
-                            rx.link(rx.button("Upload images"), href=routes.UPLOAD))),
+        rx.cond(
+            DashboardState.rows.length() > 0,
+            rx.vstack(
+                table,
+                pager(
+                    DashboardState.page,
+                    DashboardState.pages,
+                    DashboardState.prev_page,
+                    DashboardState.next_page,
+                ),
+                width="100%",
+            ),
+            empty_state(
+                "image-plus",
+                "No images yet",
+                "Upload your first images, label them and set a price; they appear here with their sales.",
+                rx.link(rx.button("Upload images"), href=routes.UPLOAD),
+            ),
+        ),
         _edit_dialog(),
-        rx.el.datalist(rx.foreach(DashboardState.label_options, lambda n: rx.el.option(value=n)),
-                       id="dash-label-options"),
+        rx.el.datalist(
+            rx.foreach(DashboardState.label_options, lambda n: rx.el.option(value=n)),
+            id="dash-label-options",
+        ),
         title="Your images",
-        subtitle=rx.text("Signed in as ", rx.text.strong(AuthState.pseudonym),
-                         " — buyers see only this pseudonym."),
-        actions=rx.link(rx.button(rx.icon("upload", size=16), "Upload images", size="3"), href=routes.UPLOAD),
+        subtitle=rx.text(
+            "Signed in as ",
+            rx.text.strong(AuthState.pseudonym),
+            " — buyers see only this pseudonym.",
+        ),
+        actions=rx.link(
+            rx.button(rx.icon("upload", size=16), "Upload images", size="3"), href=routes.UPLOAD
+        ),
     )

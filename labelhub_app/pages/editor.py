@@ -16,7 +16,7 @@ import reflex as rx
 
 from labelhub_app import routes
 from labelhub_app.components.box_editor import box_editor
-from labelhub_app.components.common import error_callout, label_chip
+from labelhub_app.components.common import error_callout
 from labelhub_app.components.label_picker import label_picker
 from labelhub_app.components.layout import page_frame
 from labelhub_app.db import session_scope
@@ -28,11 +28,19 @@ from labelhub_app.state.label_picker import LabelPickerMixin
 
 STREAM_STATUSES = {"no_boxes": "Without boxes", "unlabelled": "Unlabelled", "all": "All my images"}
 SHORTCUTS = (
-    ("drag", "draw a box on empty image"), ("N", "draw a box, even over other boxes"),
-    ("1 – 9", "pick a label (relabels the selected box)"), ("Delete", "delete the selected box"),
-    ("← ↑ → ↓", "nudge the selected box (Shift: 10 px)"), ("Ctrl+Z", "undo"),
-    ("Ctrl+Shift+Z", "redo"), ("Ctrl+S", "save"), ("Space", "save and go to the next image"),
-    ("wheel, + / −", "zoom"), ("F", "fit the image"), ("Shift+drag", "pan"), ("Esc", "deselect"),
+    ("drag", "draw a box on empty image"),
+    ("N", "draw a box, even over other boxes"),
+    ("1 – 9", "pick a label (relabels the selected box)"),
+    ("Delete", "delete the selected box"),
+    ("← ↑ → ↓", "nudge the selected box (Shift: 10 px)"),
+    ("Ctrl+Z", "undo"),
+    ("Ctrl+Shift+Z", "redo"),
+    ("Ctrl+S", "save"),
+    ("Space", "save and go to the next image"),
+    ("wheel, + / −", "zoom"),
+    ("F", "fit the image"),
+    ("Shift+drag", "pan"),
+    ("Esc", "deselect"),
     ("?", "this help"),
 )
 
@@ -144,28 +152,46 @@ class EditorState(LabelPickerMixin, rx.State):
                 user = await current_user(self, session)
                 view = ann.load_annotations(session, actor=user, image_id=image_id)
                 history = ann.list_revisions(session, actor=user, image_id=image_id, limit=50)
-                following = ann.stream_images(session, actor=user, flt=self._filter(), after=image_id, limit=1) \
-                    if view.may_edit else []
+                following = (
+                    ann.stream_images(
+                        session, actor=user, flt=self._filter(), after=image_id, limit=1
+                    )
+                    if view.may_edit
+                    else []
+                )
                 if not self.known_labels:
                     self.known_labels = label_service.all_label_names(session)
                 frequent = ann.frequent_labels(session, actor=user) if user else []
         except LabelHubError as exc:
             self.error, self.loaded, self.image_id = exc.message, True, ""
             return
-        self.image_id, self.file_name, self.width, self.height = view.image_id, view.file_name, view.width, view.height
+        self.image_id, self.file_name, self.width, self.height = (
+            view.image_id,
+            view.file_name,
+            view.width,
+            view.height,
+        )
         self.src = f"{base}{routes.API}/images/{view.image_id}/private-thumb/1024"
-        self.owner, self.may_edit, self.revision = view.owner_pseudonym, view.may_edit, view.revision
+        self.owner, self.may_edit, self.revision = (
+            view.owner_pseudonym,
+            view.may_edit,
+            view.revision,
+        )
         self._show(view.boxes)
         self.chosen_labels = view.tags
         self._pending, self.pending_count, self.tags_dirty, self._save_key = [], 0, False, ""
         self.selected, self.relabel_text = {}, ""
-        used = list(dict.fromkeys([*(b["label"] for b in view.boxes), *view.tags, *self.palette, *frequent]))
+        used = list(
+            dict.fromkeys([*(b["label"] for b in view.boxes), *view.tags, *self.palette, *frequent])
+        )
         self.palette = used[:9]
         if not self.current_label or self.current_label not in self.palette:
             self.current_label = self.palette[0] if self.palette else "object"
         self.history = self._history_rows(history)
         self.next_id = following[0] if following else ""
-        self.next_src = f"{base}{routes.API}/images/{self.next_id}/private-thumb/1024" if self.next_id else ""
+        self.next_src = (
+            f"{base}{routes.API}/images/{self.next_id}/private-thumb/1024" if self.next_id else ""
+        )
         self.status = f"Revision {view.revision}" if view.revision else "Not labelled yet"
         self.loaded = True
 
@@ -176,8 +202,16 @@ class EditorState(LabelPickerMixin, rx.State):
 
     @staticmethod
     def _history_rows(rows: list[ann.RevisionRow]) -> list[dict[str, Any]]:
-        return [{"number": r.number, "author": r.author, "when": r.created_at.strftime("%d %b %H:%M"),
-                 "kind": r.kind, "summary": r.summary} for r in rows]
+        return [
+            {
+                "number": r.number,
+                "author": r.author,
+                "when": r.created_at.strftime("%d %b %H:%M"),
+                "kind": r.kind,
+                "summary": r.summary,
+            }
+            for r in rows
+        ]
 
     # --- edits from the canvas ---
 
@@ -185,7 +219,9 @@ class EditorState(LabelPickerMixin, rx.State):
         if self.previewing:
             return
         self._pending = [*self._pending, {"kind": kind, "box": box}]
-        self.pending_count = len(ann.coalesce_edits(ann.BoxEdit(e["kind"], e["box"]) for e in self._pending))
+        self.pending_count = len(
+            ann.coalesce_edits(ann.BoxEdit(e["kind"], e["box"]) for e in self._pending)
+        )
         self.box_count += {"create": 1, "delete": -1}.get(kind, 0)
         self._save_key = ""  # new edits: a new save
         self.status = "" if self.pending_count or self.tags_dirty else f"Revision {self.revision}"
@@ -242,14 +278,22 @@ class EditorState(LabelPickerMixin, rx.State):
         if not self.selected:
             self.current_label = label
             return None
-        self.command = {"seq": self.command.get("seq", 0) + 1, "kind": "relabel", "id": self.selected["id"],
-                        "label": label}
+        self.command = {
+            "seq": self.command.get("seq", 0) + 1,
+            "kind": "relabel",
+            "id": self.selected["id"],
+            "label": label,
+        }
         return None
 
     @rx.event
     def delete_selected(self) -> None:
         if self.selected:
-            self.command = {"seq": self.command.get("seq", 0) + 1, "kind": "delete", "id": self.selected["id"]}
+            self.command = {
+                "seq": self.command.get("seq", 0) + 1,
+                "kind": "delete",
+                "id": self.selected["id"],
+            }
 
     @rx.event
     def view_command(self, kind: str) -> None:
@@ -277,8 +321,14 @@ class EditorState(LabelPickerMixin, rx.State):
             with session_scope() as session:
                 user = await current_user(self, session)
                 result = ann.save_annotations(
-                    session, actor=user, image_id=self.image_id, base_revision=self.revision, edits=edits,
-                    tags=list(self.chosen_labels) if self.tags_dirty else None, save_key=self._save_key)
+                    session,
+                    actor=user,
+                    image_id=self.image_id,
+                    base_revision=self.revision,
+                    edits=edits,
+                    tags=list(self.chosen_labels) if self.tags_dirty else None,
+                    save_key=self._save_key,
+                )
                 history = ann.list_revisions(session, actor=user, image_id=self.image_id, limit=50)
         except Conflict as exc:
             self.error, self.conflict = exc.message, True
@@ -326,11 +376,15 @@ class EditorState(LabelPickerMixin, rx.State):
         await self._open(self.image_id)
         if pending:
             self._pending = pending
-            self.pending_count = len(ann.coalesce_edits(ann.BoxEdit(e["kind"], e["box"]) for e in pending))
+            self.pending_count = len(
+                ann.coalesce_edits(ann.BoxEdit(e["kind"], e["box"]) for e in pending)
+            )
             self._show(apply_edits(self.boxes, pending))
         if tags_dirty:
             self.chosen_labels, self.tags_dirty = tags, True
-        self.status = "Reloaded the latest revision with your unsaved edits on top. Check them, then save."
+        self.status = (
+            "Reloaded the latest revision with your unsaved edits on top. Check them, then save."
+        )
 
     # --- history ---
 
@@ -358,8 +412,13 @@ class EditorState(LabelPickerMixin, rx.State):
         try:
             with session_scope() as session:
                 user = await current_user(self, session)
-                result = ann.restore_revision(session, actor=user, image_id=self.image_id, number=number,
-                                              base_revision=self.revision)
+                result = ann.restore_revision(
+                    session,
+                    actor=user,
+                    image_id=self.image_id,
+                    number=number,
+                    base_revision=self.revision,
+                )
         except LabelHubError as exc:
             self.error = exc.message
             return
@@ -399,68 +458,159 @@ class EditorState(LabelPickerMixin, rx.State):
 
 def _palette() -> rx.Component:
     return rx.flex(
-        rx.foreach(EditorState.palette, lambda name, i: rx.button(
-            rx.text(i + 1, size="1", color_scheme="gray", weight="bold"), name,
-            size="1", variant=rx.cond(EditorState.current_label == name, "solid", "soft"),
-            on_click=EditorState.pick_current(name), class_name="palette-label")),
-        wrap="wrap", gap="6px",
+        rx.foreach(
+            EditorState.palette,
+            lambda name, i: rx.button(
+                rx.text(i + 1, size="1", color_scheme="gray", weight="bold"),
+                name,
+                size="1",
+                variant=rx.cond(EditorState.current_label == name, "solid", "soft"),
+                on_click=EditorState.pick_current(name),
+                class_name="palette-label",
+            ),
+        ),
+        wrap="wrap",
+        gap="6px",
     )
 
 
 def _selected_panel() -> rx.Component:
     return rx.vstack(
-        rx.text(rx.cond(EditorState.selected.contains("id"), "Selected box", "Label for new boxes"),
-                size="2", weight="bold"),
+        rx.text(
+            rx.cond(EditorState.selected.contains("id"), "Selected box", "Label for new boxes"),
+            size="2",
+            weight="bold",
+        ),
         rx.hstack(
-            rx.el.input(value=EditorState.relabel_text, on_change=EditorState.set_relabel_text,
-                        on_key_down=EditorState.relabel_key, list="editor-labels", id="relabel",
-                        placeholder=rx.cond(EditorState.selected.contains("id"), "new label, Enter",
-                                            EditorState.current_label),
-                        style={"flex": "1", "padding": "6px 10px", "border": "1px solid var(--gray-a7)",
-                               "borderRadius": "8px", "background": "var(--color-surface)", "fontSize": "14px"}),
+            rx.el.input(
+                value=EditorState.relabel_text,
+                on_change=EditorState.set_relabel_text,
+                on_key_down=EditorState.relabel_key,
+                list="editor-labels",
+                id="relabel",
+                placeholder=rx.cond(
+                    EditorState.selected.contains("id"),
+                    "new label, Enter",
+                    EditorState.current_label,
+                ),
+                style={
+                    "flex": "1",
+                    "padding": "6px 10px",
+                    "border": "1px solid var(--gray-a7)",
+                    "borderRadius": "8px",
+                    "background": "var(--color-surface)",
+                    "fontSize": "14px",
+                },
+            ),
             rx.button("Apply", size="2", variant="soft", on_click=EditorState.apply_relabel),
             width="100%",
         ),
-        rx.cond(EditorState.relabel_is_new,
-                rx.text("New label: it will be added to the taxonomy when you save.", size="1",
-                        color_scheme="amber")),
-        rx.cond(EditorState.selected.contains("id"),
-                rx.hstack(
-                    rx.text(EditorState.selected["w"].to(int).to_string(), " × ",
-                            EditorState.selected["h"].to(int).to_string(), " px at (",
-                            EditorState.selected["x"].to(int).to_string(), ", ",
-                            EditorState.selected["y"].to(int).to_string(), ")", size="1", color_scheme="gray"),
-                    rx.spacer(),
-                    rx.button(rx.icon("trash-2", size=12), "Delete", size="1", color_scheme="red", variant="soft",
-                              on_click=EditorState.delete_selected),
-                    width="100%", align="center")),
-        spacing="2", width="100%",
+        rx.cond(
+            EditorState.relabel_is_new,
+            rx.text(
+                "New label: it will be added to the taxonomy when you save.",
+                size="1",
+                color_scheme="amber",
+            ),
+        ),
+        rx.cond(
+            EditorState.selected.contains("id"),
+            rx.hstack(
+                rx.text(
+                    EditorState.selected["w"].to(int).to_string(),
+                    " × ",
+                    EditorState.selected["h"].to(int).to_string(),
+                    " px at (",
+                    EditorState.selected["x"].to(int).to_string(),
+                    ", ",
+                    EditorState.selected["y"].to(int).to_string(),
+                    ")",
+                    size="1",
+                    color_scheme="gray",
+                ),
+                rx.spacer(),
+                rx.button(
+                    rx.icon("trash-2", size=12),
+                    "Delete",
+                    size="1",
+                    color_scheme="red",
+                    variant="soft",
+                    on_click=EditorState.delete_selected,
+                ),
+                width="100%",
+                align="center",
+            ),
+        ),
+        spacing="2",
+        width="100%",
     )
 
 
 def _history() -> rx.Component:
     return rx.vstack(
-        rx.hstack(rx.text("History", size="2", weight="bold"), rx.spacer(),
-                  rx.cond(EditorState.previewing > 0,
-                          rx.button("Back to current", size="1", on_click=EditorState.back_to_current)),
-                  width="100%", align="center"),
-        rx.scroll_area(
-            rx.vstack(rx.foreach(EditorState.history, lambda r: rx.hstack(
-                rx.badge(r["number"].to_string(), variant="soft", radius="full"),
-                rx.vstack(rx.text(r["summary"].to(str), size="1", weight="medium"),
-                          rx.text(r["author"].to(str), " · ", r["when"].to(str), " · ", r["kind"].to(str), size="1",
-                                  color_scheme="gray"), spacing="0", flex="1"),
-                rx.button("View", size="1", variant="ghost", on_click=EditorState.preview(r["number"].to(int)),
-                          class_name="preview-revision"),
-                rx.cond(r["number"].to(int) != EditorState.revision,
-                        rx.button("Restore", size="1", variant="soft",
-                                  on_click=EditorState.restore(r["number"].to(int)), class_name="restore-revision")),
-                width="100%", align="center", padding_y="4px", border_bottom="1px solid var(--gray-a3)",
-                class_name="revision-row",
-            )), spacing="0", width="100%"),
-            max_height="220px", type="hover", scrollbars="vertical",
+        rx.hstack(
+            rx.text("History", size="2", weight="bold"),
+            rx.spacer(),
+            rx.cond(
+                EditorState.previewing > 0,
+                rx.button("Back to current", size="1", on_click=EditorState.back_to_current),
+            ),
+            width="100%",
+            align="center",
         ),
-        spacing="2", width="100%",
+        rx.scroll_area(
+            rx.vstack(
+                rx.foreach(
+                    EditorState.history,
+                    lambda r: rx.hstack(
+                        rx.badge(r["number"].to_string(), variant="soft", radius="full"),
+                        rx.vstack(
+                            rx.text(r["summary"].to(str), size="1", weight="medium"),
+                            rx.text(
+                                r["author"].to(str),
+                                " · ",
+                                r["when"].to(str),
+                                " · ",
+                                r["kind"].to(str),
+                                size="1",
+                                color_scheme="gray",
+                            ),
+                            spacing="0",
+                            flex="1",
+                        ),
+                        rx.button(
+                            "View",
+                            size="1",
+                            variant="ghost",
+                            on_click=EditorState.preview(r["number"].to(int)),
+                            class_name="preview-revision",
+                        ),
+                        rx.cond(
+                            r["number"].to(int) != EditorState.revision,
+                            rx.button(
+                                "Restore",
+                                size="1",
+                                variant="soft",
+                                on_click=EditorState.restore(r["number"].to(int)),
+                                class_name="restore-revision",
+                            ),
+                        ),
+                        width="100%",
+                        align="center",
+                        padding_y="4px",
+                        border_bottom="1px solid var(--gray-a3)",
+                        class_name="revision-row",
+                    ),
+                ),
+                spacing="0",
+                width="100%",
+            ),
+            max_height="220px",
+            type="hover",
+            scrollbars="vertical",
+        ),
+        spacing="2",
+        width="100%",
     )
 
 
@@ -468,12 +618,17 @@ def _help_dialog() -> rx.Component:
     return rx.dialog.root(
         rx.dialog.content(
             rx.dialog.title("Keyboard shortcuts"),
-            rx.grid(*[rx.fragment(rx.code(k), rx.text(v, size="2")) for k, v in SHORTCUTS],
-                    columns="auto 1fr", gap="8px 16px", align_items="center"),
+            rx.grid(
+                *[rx.fragment(rx.code(k), rx.text(v, size="2")) for k, v in SHORTCUTS],
+                columns="auto 1fr",
+                gap="8px 16px",
+                align_items="center",
+            ),
             rx.dialog.close(rx.button("Close", margin_top="1em", variant="soft")),
             id="shortcut-help",
         ),
-        open=EditorState.show_help, on_open_change=EditorState.set_show_help,
+        open=EditorState.show_help,
+        on_open_change=EditorState.set_show_help,
     )
 
 
@@ -481,31 +636,80 @@ def _toolbar() -> rx.Component:
     return rx.hstack(
         rx.vstack(
             rx.heading(EditorState.file_name, size="5", id="editor-title"),
-            rx.text(EditorState.width.to_string(), " × ", EditorState.height.to_string(), " px · by ",
-                    EditorState.owner, " · ", EditorState.box_count.to_string(),
-                    rx.cond(EditorState.box_count == 1, " box", " boxes"), size="2",
-                    color_scheme="gray"),
+            rx.text(
+                EditorState.width.to_string(),
+                " × ",
+                EditorState.height.to_string(),
+                " px · by ",
+                EditorState.owner,
+                " · ",
+                EditorState.box_count.to_string(),
+                rx.cond(EditorState.box_count == 1, " box", " boxes"),
+                size="2",
+                color_scheme="gray",
+            ),
             spacing="0",
         ),
         rx.spacer(),
         rx.hstack(
-            rx.icon_button(rx.icon("zoom-out", size=16), variant="soft", on_click=EditorState.view_command("zoom_out"),
-                           aria_label="zoom out"),
-            rx.icon_button(rx.icon("maximize", size=16), variant="soft", on_click=EditorState.view_command("fit"),
-                           aria_label="fit"),
-            rx.icon_button(rx.icon("zoom-in", size=16), variant="soft", on_click=EditorState.view_command("zoom_in"),
-                           aria_label="zoom in"),
-            rx.icon_button(rx.icon("keyboard", size=16), variant="soft", on_click=EditorState.toggle_help,
-                           aria_label="shortcuts"),
+            rx.icon_button(
+                rx.icon("zoom-out", size=16),
+                variant="soft",
+                on_click=EditorState.view_command("zoom_out"),
+                aria_label="zoom out",
+            ),
+            rx.icon_button(
+                rx.icon("maximize", size=16),
+                variant="soft",
+                on_click=EditorState.view_command("fit"),
+                aria_label="fit",
+            ),
+            rx.icon_button(
+                rx.icon("zoom-in", size=16),
+                variant="soft",
+                on_click=EditorState.view_command("zoom_in"),
+                aria_label="zoom in",
+            ),
+            rx.icon_button(
+                rx.icon("keyboard", size=16),
+                variant="soft",
+                on_click=EditorState.toggle_help,
+                aria_label="shortcuts",
+            ),
             spacing="2",
         ),
-        rx.text(rx.cond(EditorState.unsaved, rx.text(EditorState.pending_count.to_string(), " unsaved changes",
-                                                      color_scheme="amber"), EditorState.status),
-                size="2", id="save-status", min_width="220px", text_align="right"),
-        rx.button(rx.icon("save", size=16), "Save", on_click=EditorState.save, id="save", disabled=~EditorState.may_edit),
-        rx.button("Save & next", rx.icon("arrow-right", size=16), on_click=EditorState.save_next, id="save-next",
-                  variant="soft", disabled=~EditorState.may_edit),
-        width="100%", align="center", spacing="3", margin_bottom="0.75em",
+        rx.text(
+            rx.cond(
+                EditorState.unsaved,
+                rx.text(
+                    EditorState.pending_count.to_string(), " unsaved changes", color_scheme="amber"
+                ),
+                EditorState.status,
+            ),
+            size="2",
+            id="save-status",
+            min_width="220px",
+            text_align="right",
+        ),
+        rx.button(
+            rx.icon("save", size=16),
+            "Save",
+            on_click=EditorState.save,
+            id="save",
+            disabled=~EditorState.may_edit,
+        ),
+        rx.button(
+            "Save & next",
+            rx.icon("arrow-right", size=16),
+            on_click=EditorState.save_next,
+            id="save-next",
+            variant="soft",
+            disabled=~EditorState.may_edit,
+        ),
+        width="100%",
+        align="center",
+        spacing="3",
+        margin_bottom="0.75em",
     )
 
 
@@ -513,22 +717,56 @@ def _stream_bar() -> rx.Component:
     return rx.hstack(
         rx.icon("list-video", size=16, color="var(--gray-10)"),
         rx.text("Stream", size="2", weight="bold"),
-        rx.select.root(rx.select.trigger(id="stream-status"), rx.select.content(
-            *[rx.select.item(t, value=v) for v, t in STREAM_STATUSES.items()]),
-            value=EditorState.stream_status, on_change=EditorState.set_stream_status),
-        rx.el.input(placeholder="label, Enter", value=EditorState.stream_label, on_change=EditorState.set_stream_label,
-                    on_key_down=EditorState.stream_label_key, list="editor-labels", id="stream-label",
-                    style={"width": "150px", "padding": "5px 8px", "border": "1px solid var(--gray-a7)",
-                           "borderRadius": "8px", "background": "var(--color-surface)", "fontSize": "13px"}),
+        rx.select.root(
+            rx.select.trigger(id="stream-status"),
+            rx.select.content(*[rx.select.item(t, value=v) for v, t in STREAM_STATUSES.items()]),
+            value=EditorState.stream_status,
+            on_change=EditorState.set_stream_status,
+        ),
+        rx.el.input(
+            placeholder="label, Enter",
+            value=EditorState.stream_label,
+            on_change=EditorState.set_stream_label,
+            on_key_down=EditorState.stream_label_key,
+            list="editor-labels",
+            id="stream-label",
+            style={
+                "width": "150px",
+                "padding": "5px 8px",
+                "border": "1px solid var(--gray-a7)",
+                "borderRadius": "8px",
+                "background": "var(--color-surface)",
+                "fontSize": "13px",
+            },
+        ),
         rx.text("uploaded since", size="2", color_scheme="gray"),
-        rx.input(type="date", value=EditorState.stream_since, on_change=EditorState.set_stream_since, size="1",
-                 id="stream-since"),
+        rx.input(
+            type="date",
+            value=EditorState.stream_since,
+            on_change=EditorState.set_stream_since,
+            size="1",
+            id="stream-since",
+        ),
         rx.spacer(),
-        rx.cond(EditorState.next_id != "",
-                rx.button("Skip", rx.icon("skip-forward", size=14), size="1", variant="ghost", on_click=EditorState.skip),
-                rx.text("last image in this stream", size="1", color_scheme="gray")),
-        width="100%", align="center", spacing="3", padding="8px 12px", border_radius="10px",
-        background="var(--color-panel-solid)", border="1px solid var(--gray-a4)", margin_bottom="0.75em",
+        rx.cond(
+            EditorState.next_id != "",
+            rx.button(
+                "Skip",
+                rx.icon("skip-forward", size=14),
+                size="1",
+                variant="ghost",
+                on_click=EditorState.skip,
+            ),
+            rx.text("last image in this stream", size="1", color_scheme="gray"),
+        ),
+        width="100%",
+        align="center",
+        spacing="3",
+        padding="8px 12px",
+        border_radius="10px",
+        background="var(--color-panel-solid)",
+        border="1px solid var(--gray-a4)",
+        margin_bottom="0.75em",
     )
 
 
@@ -536,75 +774,164 @@ def _editor_body() -> rx.Component:
     return rx.hstack(
         rx.box(
             box_editor(
-                src=EditorState.src, image_width=EditorState.width, image_height=EditorState.height,
-                boxes=EditorState.boxes, boxes_key=EditorState.boxes_key, labels=EditorState.palette,
-                current_label=EditorState.current_label, command=EditorState.command,
-                read_only=~EditorState.may_edit | (EditorState.previewing > 0), height="72vh",
-                on_create=EditorState.on_create, on_update=EditorState.on_update, on_delete=EditorState.on_delete,
-                on_select=EditorState.on_select, on_label_key=EditorState.on_label_key,
-                on_save=EditorState.save, on_save_next=EditorState.save_next, on_help=EditorState.toggle_help,
+                src=EditorState.src,
+                image_width=EditorState.width,
+                image_height=EditorState.height,
+                boxes=EditorState.boxes,
+                boxes_key=EditorState.boxes_key,
+                labels=EditorState.palette,
+                current_label=EditorState.current_label,
+                command=EditorState.command,
+                read_only=~EditorState.may_edit | (EditorState.previewing > 0),
+                height="72vh",
+                on_create=EditorState.on_create,
+                on_update=EditorState.on_update,
+                on_delete=EditorState.on_delete,
+                on_select=EditorState.on_select,
+                on_label_key=EditorState.on_label_key,
+                on_save=EditorState.save,
+                on_save_next=EditorState.save_next,
+                on_help=EditorState.toggle_help,
             ),
-            flex="1", min_width="0", border_radius="12px", overflow="hidden", border="1px solid var(--gray-a5)",
+            flex="1",
+            min_width="0",
+            border_radius="12px",
+            overflow="hidden",
+            border="1px solid var(--gray-a5)",
         ),
         rx.vstack(
-            rx.card(rx.vstack(rx.text("Labels (keys 1–9)", size="2", weight="bold"), _palette(), _selected_panel(),
-                              spacing="3", width="100%"), width="100%"),
-            rx.card(rx.vstack(
-                rx.text("Image tags", size="2", weight="bold"),
-                label_picker(chosen=EditorState.chosen_labels, text=EditorState.label_text,
-                             suggestions=EditorState.label_suggestions, on_text=EditorState.set_label_text,
-                             on_key=EditorState.label_key, on_pick=EditorState.pick_label,
-                             on_remove=EditorState.remove_label, placeholder="Add a tag…", field_id="image-tags"),
-                spacing="2", width="100%"), width="100%"),
+            rx.card(
+                rx.vstack(
+                    rx.text("Labels (keys 1–9)", size="2", weight="bold"),
+                    _palette(),
+                    _selected_panel(),
+                    spacing="3",
+                    width="100%",
+                ),
+                width="100%",
+            ),
+            rx.card(
+                rx.vstack(
+                    rx.text("Image tags", size="2", weight="bold"),
+                    label_picker(
+                        chosen=EditorState.chosen_labels,
+                        text=EditorState.label_text,
+                        suggestions=EditorState.label_suggestions,
+                        on_text=EditorState.set_label_text,
+                        on_key=EditorState.label_key,
+                        on_pick=EditorState.pick_label,
+                        on_remove=EditorState.remove_label,
+                        placeholder="Add a tag…",
+                        field_id="image-tags",
+                    ),
+                    spacing="2",
+                    width="100%",
+                ),
+                width="100%",
+            ),
             rx.card(_history(), width="100%"),
-            width="340px", min_width="300px", spacing="3",
+            width="340px",
+            min_width="300px",
+            spacing="3",
         ),
-        width="100%", spacing="4", align="start",
+        width="100%",
+        spacing="4",
+        align="start",
     )
 
 
-@rx.page(route=routes.LABEL, title="Label · LabelHub", on_load=[AuthState.require_user, EditorState.load])
+@rx.page(
+    route=routes.LABEL, title="Label · LabelHub", on_load=[AuthState.require_user, EditorState.load]
+)
 def editor_page() -> rx.Component:
     return _page()
 
 
-@rx.page(route=routes.LABEL_STREAM, title="Label · LabelHub", on_load=[AuthState.require_user, EditorState.load])
+@rx.page(
+    route=routes.LABEL_STREAM,
+    title="Label · LabelHub",
+    on_load=[AuthState.require_user, EditorState.load],
+)
 def stream_page() -> rx.Component:
     return _page()
 
 
 def _page() -> rx.Component:
     return page_frame(
-        rx.el.datalist(rx.foreach(EditorState.known_labels, lambda n: rx.el.option(value=n)), id="editor-labels"),
+        rx.el.datalist(
+            rx.foreach(EditorState.known_labels, lambda n: rx.el.option(value=n)),
+            id="editor-labels",
+        ),
         rx.cond(
             EditorState.image_id != "",
             rx.fragment(
                 _stream_bar(),
                 _toolbar(),
-                rx.cond(EditorState.conflict,
-                        rx.callout(rx.hstack(rx.text(EditorState.error), rx.spacer(),
-                                             rx.button("Reload and keep my edits", size="1",
-                                                       on_click=EditorState.reload_keeping_edits, id="reload-keep")),
-                                   icon="git-merge", color_scheme="amber", width="100%", margin_bottom="0.75em",
-                                   id="conflict"),
-                        error_callout(EditorState.error, margin_bottom="0.75em")),
+                rx.cond(
+                    EditorState.conflict,
+                    rx.callout(
+                        rx.hstack(
+                            rx.text(EditorState.error),
+                            rx.spacer(),
+                            rx.button(
+                                "Reload and keep my edits",
+                                size="1",
+                                on_click=EditorState.reload_keeping_edits,
+                                id="reload-keep",
+                            ),
+                        ),
+                        icon="git-merge",
+                        color_scheme="amber",
+                        width="100%",
+                        margin_bottom="0.75em",
+                        id="conflict",
+                    ),
+                    error_callout(EditorState.error, margin_bottom="0.75em"),
+                ),
                 _editor_body(),
-                rx.cond(EditorState.next_src != "",
-                        rx.image(src=EditorState.next_src, width="1px", height="1px", opacity="0",
-                                 position="absolute", alt="", aria_hidden="true", id="prefetch-next")),
+                rx.cond(
+                    EditorState.next_src != "",
+                    rx.image(
+                        src=EditorState.next_src,
+                        width="1px",
+                        height="1px",
+                        opacity="0",
+                        position="absolute",
+                        alt="",
+                        aria_hidden="true",
+                        id="prefetch-next",
+                    ),
+                ),
                 _help_dialog(),
             ),
-            rx.cond(EditorState.loaded,
-                    rx.vstack(error_callout(EditorState.error),
-                              rx.center(rx.vstack(
-                                  rx.icon("party-popper", size=32, color="var(--accent-9)"),
-                                  rx.heading("Nothing left to label", size="5"),
-                                  rx.text("No image of yours matches this stream. Upload more or widen the filter.",
-                                          color_scheme="gray"),
-                                  rx.hstack(rx.link(rx.button("Upload images"), href=routes.UPLOAD),
-                                            rx.button("All my images", variant="soft",
-                                                      on_click=EditorState.set_stream_status("all"))),
-                                  align="center", spacing="3"), padding="4em", width="100%")),
-                    rx.center(rx.spinner(size="3"), padding="4em")),
+            rx.cond(
+                EditorState.loaded,
+                rx.vstack(
+                    error_callout(EditorState.error),
+                    rx.center(
+                        rx.vstack(
+                            rx.icon("party-popper", size=32, color="var(--accent-9)"),
+                            rx.heading("Nothing left to label", size="5"),
+                            rx.text(
+                                "No image of yours matches this stream. Upload more or widen the filter.",
+                                color_scheme="gray",
+                            ),
+                            rx.hstack(
+                                rx.link(rx.button("Upload images"), href=routes.UPLOAD),
+                                rx.button(
+                                    "All my images",
+                                    variant="soft",
+                                    on_click=EditorState.set_stream_status("all"),
+                                ),
+                            ),
+                            align="center",
+                            spacing="3",
+                        ),
+                        padding="4em",
+                        width="100%",
+                    ),
+                ),
+                rx.center(rx.spinner(size="3"), padding="4em"),
+            ),
         ),
     )

@@ -37,7 +37,9 @@ class ImageState(rx.State):
             with session_scope() as session:
                 user = await current_user(self, session)
                 view = images.view_image(session, public_id=self.image_id, viewer=user)
-                projects = market.list_projects(session, actor=user) if user and user.is_consumer else []
+                projects = (
+                    market.list_projects(session, actor=user) if user and user.is_consumer else []
+                )
         except LabelHubError as exc:
             self.found = False
             self.error = exc.message
@@ -46,13 +48,21 @@ class ImageState(rx.State):
         self.labels = view.labels
         kind = "thumb" if view.on_sale else "private-thumb"
         self.preview = f"{base}{routes.API}/images/{view.public_id}/{kind}/1024"
-        self.info = {"name": view.file_name, "size": f"{view.width} × {view.height} px · {view.format} · "
-                     f"{view.size_bytes / 1024:,.0f} KB", "price": f"{view.price_cents / 100:,.2f}",
-                     "licence": view.licence_text, "producer": view.producer_pseudonym,
-                     "date": view.created_at.strftime("%d %b %Y"), "owned": view.owned, "own": view.is_own,
-                     "on_sale": view.on_sale, "sales": view.sales_count,
-                     "original": f"{base}{routes.API}/images/{view.public_id}/original",
-                     "editor": routes.label(view.public_id)}
+        self.info = {
+            "name": view.file_name,
+            "size": f"{view.width} × {view.height} px · {view.format} · "
+            f"{view.size_bytes / 1024:,.0f} KB",
+            "price": f"{view.price_cents / 100:,.2f}",
+            "licence": view.licence_text,
+            "producer": view.producer_pseudonym,
+            "date": view.created_at.strftime("%d %b %Y"),
+            "owned": view.owned,
+            "own": view.is_own,
+            "on_sale": view.on_sale,
+            "sales": view.sales_count,
+            "original": f"{base}{routes.API}/images/{view.public_id}/original",
+            "editor": routes.label(view.public_id),
+        }
         self.projects = [{"id": p.public_id, "name": p.name} for p in projects]
         if self.projects and not self.target_project:
             self.target_project = self.projects[0]["id"]
@@ -73,8 +83,13 @@ class ImageState(rx.State):
                     raise InvalidInput("Sign in as a consumer to buy images.")
                 if not self.target_project:
                     raise InvalidInput("Create a project first on the Projects page.")
-                market.buy_images(session, buyer=user, project_id=self.target_project,
-                                  image_ids=[self.image_id], idempotency_key=self._buy_key)
+                market.buy_images(
+                    session,
+                    buyer=user,
+                    project_id=self.target_project,
+                    image_ids=[self.image_id],
+                    idempotency_key=self._buy_key,
+                )
         except LabelHubError as exc:
             self.error = exc.message
             return None
@@ -83,77 +98,157 @@ class ImageState(rx.State):
 
 
 def _fact(label: str, value: rx.Var) -> rx.Component:
-    return rx.hstack(rx.text(label, size="2", color_scheme="gray", width="90px"), rx.text(value, size="2"),
-                     align="start")
+    return rx.hstack(
+        rx.text(label, size="2", color_scheme="gray", width="90px"),
+        rx.text(value, size="2"),
+        align="start",
+    )
 
 
-@rx.page(route=routes.IMAGE, title="Image · LabelHub", on_load=[AuthState.load_user, ImageState.load])
+@rx.page(
+    route=routes.IMAGE, title="Image · LabelHub", on_load=[AuthState.load_user, ImageState.load]
+)
 def image_page() -> rx.Component:
     side = rx.card(
         rx.vstack(
             rx.heading(ImageState.info["name"].to(str), size="5", id="image-name"),
             rx.text(ImageState.info["size"].to(str), size="2", color_scheme="gray"),
-            rx.flex(rx.foreach(ImageState.labels,
-                               lambda n: label_chip(n, href=routes.MARKET + "?label=" + n)),
-                    wrap="wrap", gap="6px"),
+            rx.flex(
+                rx.foreach(
+                    ImageState.labels, lambda n: label_chip(n, href=routes.MARKET + "?label=" + n)
+                ),
+                wrap="wrap",
+                gap="6px",
+            ),
             rx.divider(),
-            _fact("Producer", rx.hstack(rx.icon("user-round", size=14), ImageState.info["producer"].to(str),
-                                        align="center", spacing="1")),
+            _fact(
+                "Producer",
+                rx.hstack(
+                    rx.icon("user-round", size=14),
+                    ImageState.info["producer"].to(str),
+                    align="center",
+                    spacing="1",
+                ),
+            ),
             _fact("Licence", ImageState.info["licence"].to(str)),
             _fact("Uploaded", ImageState.info["date"].to(str)),
             _fact("Sales", ImageState.info["sales"].to(str)),
             rx.divider(),
-            rx.hstack(rx.text(ImageState.info["price"].to(str), size="7", weight="bold"),
-                      rx.text("credits", color_scheme="gray"), align="baseline"),
+            rx.hstack(
+                rx.text(ImageState.info["price"].to(str), size="7", weight="bold"),
+                rx.text("credits", color_scheme="gray"),
+                align="baseline",
+            ),
             error_callout(ImageState.error),
             info_callout(ImageState.notice),
             rx.cond(
                 ImageState.info["owned"].to(bool) | ImageState.info["own"].to(bool),
                 rx.vstack(
-                    rx.cond(ImageState.info["owned"].to(bool),
-                            rx.badge(rx.icon("check", size=12), "You own this image", color_scheme="green",
-                                     size="2"),
-                            rx.badge("Your image", size="2")),
+                    rx.cond(
+                        ImageState.info["owned"].to(bool),
+                        rx.badge(
+                            rx.icon("check", size=12),
+                            "You own this image",
+                            color_scheme="green",
+                            size="2",
+                        ),
+                        rx.badge("Your image", size="2"),
+                    ),
                     rx.hstack(
-                        rx.link(rx.button(rx.icon("download", size=14), "Download original", variant="soft"),
-                                href=ImageState.info["original"].to(str)),
-                        rx.cond(ImageState.info["own"].to(bool),
-                                rx.link(rx.button(rx.icon("square-dashed-mouse-pointer", size=14), "Open in editor"),
-                                        href=ImageState.info["editor"].to(str))),
+                        rx.link(
+                            rx.button(
+                                rx.icon("download", size=14), "Download original", variant="soft"
+                            ),
+                            href=ImageState.info["original"].to(str),
+                        ),
+                        rx.cond(
+                            ImageState.info["own"].to(bool),
+                            rx.link(
+                                rx.button(
+                                    rx.icon("square-dashed-mouse-pointer", size=14),
+                                    "Open in editor",
+                                ),
+                                href=ImageState.info["editor"].to(str),
+                            ),
+                        ),
                     ),
                 ),
                 rx.cond(
                     AuthState.is_consumer,
-                    rx.cond(ImageState.projects.length() > 0,
-                            rx.vstack(
-                                rx.select.root(
-                                    rx.select.trigger(width="100%"),
-                                    rx.select.content(rx.foreach(ImageState.projects,
-                                                                 lambda p: rx.select.item(p["name"], value=p["id"]))),
-                                    value=ImageState.target_project, on_change=ImageState.set_target_project),
-                                rx.button(rx.icon("shopping-cart", size=16), "Buy into project", size="3",
-                                          width="100%", on_click=ImageState.buy, id="buy-image"),
-                                width="100%"),
-                            rx.link(rx.button("Create a project to buy", variant="soft"), href=routes.PROJECTS)),
-                    rx.cond(~AuthState.signed_in,
-                            rx.link(rx.button("Sign in to buy", size="3"), href=routes.SIGN_IN)),
+                    rx.cond(
+                        ImageState.projects.length() > 0,
+                        rx.vstack(
+                            rx.select.root(
+                                rx.select.trigger(width="100%"),
+                                rx.select.content(
+                                    rx.foreach(
+                                        ImageState.projects,
+                                        lambda p: rx.select.item(p["name"], value=p["id"]),
+                                    )
+                                ),
+                                value=ImageState.target_project,
+                                on_change=ImageState.set_target_project,
+                            ),
+                            rx.button(
+                                rx.icon("shopping-cart", size=16),
+                                "Buy into project",
+                                size="3",
+                                width="100%",
+                                on_click=ImageState.buy,
+                                id="buy-image",
+                            ),
+                            width="100%",
+                        ),
+                        rx.link(
+                            rx.button("Create a project to buy", variant="soft"),
+                            href=routes.PROJECTS,
+                        ),
+                    ),
+                    rx.cond(
+                        ~AuthState.signed_in,
+                        rx.link(rx.button("Sign in to buy", size="3"), href=routes.SIGN_IN),
+                    ),
                 ),
             ),
-            spacing="3", width="100%",
+            spacing="3",
+            width="100%",
         ),
-        width="380px", min_width="320px", size="3",
+        width="380px",
+        min_width="320px",
+        size="3",
     )
     return page_frame(
-        rx.link(rx.hstack(rx.icon("arrow-left", size=14), rx.text("Back to the market", size="2"), align="center"),
-                href=routes.MARKET, margin_bottom="1em", display="inline-block"),
+        rx.link(
+            rx.hstack(
+                rx.icon("arrow-left", size=14),
+                rx.text("Back to the market", size="2"),
+                align="center",
+            ),
+            href=routes.MARKET,
+            margin_bottom="1em",
+            display="inline-block",
+        ),
         rx.cond(
             ImageState.found,
             rx.hstack(
-                rx.center(rx.image(src=ImageState.preview, max_width="100%", max_height="72vh",
-                                   border_radius="12px", alt=ImageState.info["name"].to(str)),
-                          flex="1", min_width="0", background="var(--gray-3)", border_radius="16px",
-                          padding="1em"),
-                side, spacing="5", align="start", width="100%",
+                rx.center(
+                    rx.image(
+                        src=ImageState.preview,
+                        max_width="100%",
+                        max_height="72vh",
+                        border_radius="12px",
+                        alt=ImageState.info["name"].to(str),
+                    ),
+                    flex="1",
+                    min_width="0",
+                    background="var(--gray-3)",
+                    border_radius="16px",
+                    padding="1em",
+                ),
+                side,
+                spacing="5",
+                align="start",
+                width="100%",
             ),
             error_callout(ImageState.error),
         ),

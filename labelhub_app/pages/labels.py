@@ -32,26 +32,49 @@ class LabelsState(rx.State):
         text = labels.normalise_label(self.filter_text)
 
         def flatten(node: labels.TaxonomyNode, depth: int) -> list[dict[str, Any]]:
-            out = [{"name": node.name, "depth": depth, "images": node.total_images,
-                    "href": f"{routes.MARKET}?label={node.name}"}]
+            out = [
+                {
+                    "name": node.name,
+                    "depth": depth,
+                    "images": node.total_images,
+                    "href": f"{routes.MARKET}?label={node.name}",
+                }
+            ]
             for child in node.children:
                 out += flatten(child, depth + 1)
             return out
 
         groups = []
-        loose = [r for root in tree if not root.children for r in flatten(root, 0)
-                 if not text or text in root.name]
+        loose = [
+            r
+            for root in tree
+            if not root.children
+            for r in flatten(root, 0)
+            if not text or text in root.name
+        ]
         for root in [r for r in tree if r.children]:
             rows = [r for c in root.children for r in flatten(c, 0)]
             if text and text not in root.name:
                 rows = [r for r in rows if text in r["name"]]
                 if not rows:
                     continue
-            groups.append({"name": root.name, "images": root.total_images, "children": rows,
-                           "href": f"{routes.MARKET}?label={root.name}"})
+            groups.append(
+                {
+                    "name": root.name,
+                    "images": root.total_images,
+                    "children": rows,
+                    "href": f"{routes.MARKET}?label={root.name}",
+                }
+            )
         if loose:
-            groups.append({"name": "other labels", "images": sum(r["images"] for r in loose),
-                           "children": loose, "href": routes.LABELS})
+            groups.append(
+                {
+                    "name": "other labels",
+                    "images": sum(r["images"] for r in loose),
+                    "children": loose,
+                    "href": routes.LABELS,
+                }
+            )
         self.groups = groups
 
     @rx.event
@@ -75,12 +98,15 @@ class LabelsState(rx.State):
                 user = await current_user(self, session)
                 if user is None:
                     raise NotAuthenticated("Sign in as a producer to add labels.")
-                label = labels.create_label(session, actor=user, name=self.new_name,
-                                            parent=self.new_parent.strip() or None)
+                label = labels.create_label(
+                    session, actor=user, name=self.new_name, parent=self.new_parent.strip() or None
+                )
         except LabelHubError as exc:
             self.error = exc.message
             return None
-        where = f" under {labels.normalise_label(self.new_parent)}" if self.new_parent.strip() else ""
+        where = (
+            f" under {labels.normalise_label(self.new_parent)}" if self.new_parent.strip() else ""
+        )
         self.notice = f"Added {label.name}{where}."
         self.new_name = self.new_parent = ""
         return LabelsState.load
@@ -88,54 +114,114 @@ class LabelsState(rx.State):
 
 def _child(row: rx.Var) -> rx.Component:
     return rx.link(
-        rx.hstack(rx.text(row["name"].to(str), size="2"), rx.spacer(),
-                  rx.text(row["images"].to(str), size="1", color_scheme="gray"), width="100%"),
-        href=row["href"].to(str), underline="none", color="inherit", width="100%",
+        rx.hstack(
+            rx.text(row["name"].to(str), size="2"),
+            rx.spacer(),
+            rx.text(row["images"].to(str), size="1", color_scheme="gray"),
+            width="100%",
+        ),
+        href=row["href"].to(str),
+        underline="none",
+        color="inherit",
+        width="100%",
         padding_left=rx.cond(row["depth"].to(int) > 0, "1.2em", "0"),
-        padding_y="3px", display="block", class_name="taxonomy-label",
+        padding_y="3px",
+        display="block",
+        class_name="taxonomy-label",
     )
 
 
 def _group(g: rx.Var) -> rx.Component:
     return rx.card(
         rx.vstack(
-            rx.link(rx.hstack(rx.heading(g["name"].to(str), size="4"), rx.spacer(),
-                              rx.badge(g["images"].to(str), variant="soft", radius="full"), width="100%",
-                              align="center"),
-                    href=g["href"].to(str), underline="none", color="inherit", width="100%"),
-            rx.vstack(rx.foreach(g["children"].to(list[dict[str, Any]]), _child), spacing="0", width="100%"),
-            spacing="2", width="100%",
+            rx.link(
+                rx.hstack(
+                    rx.heading(g["name"].to(str), size="4"),
+                    rx.spacer(),
+                    rx.badge(g["images"].to(str), variant="soft", radius="full"),
+                    width="100%",
+                    align="center",
+                ),
+                href=g["href"].to(str),
+                underline="none",
+                color="inherit",
+                width="100%",
+            ),
+            rx.vstack(
+                rx.foreach(g["children"].to(list[dict[str, Any]]), _child),
+                spacing="0",
+                width="100%",
+            ),
+            spacing="2",
+            width="100%",
         ),
         size="2",
     )
 
 
-@rx.page(route=routes.LABELS, title="Labels · LabelHub", on_load=[AuthState.load_user, LabelsState.load])
+@rx.page(
+    route=routes.LABELS, title="Labels · LabelHub", on_load=[AuthState.load_user, LabelsState.load]
+)
 def labels_page() -> rx.Component:
     add = rx.cond(
         AuthState.is_producer,
-        rx.card(rx.hstack(
-            rx.icon("tag", size=18, color="var(--accent-9)"),
-            rx.input(placeholder="New label, e.g. poodle", value=LabelsState.new_name,
-                     on_change=LabelsState.set_new_name, id="new-label", width="240px"),
-            rx.text("under", color_scheme="gray", size="2"),
-            rx.el.input(placeholder="parent (optional), e.g. dog", value=LabelsState.new_parent,
-                        on_change=LabelsState.set_new_parent, list="taxonomy-names", id="new-label-parent",
-                        style={"width": "240px", "padding": "6px 10px", "border": "1px solid var(--gray-a7)",
-                               "borderRadius": "8px", "background": "var(--color-surface)"}),
-            rx.button("Add label", on_click=LabelsState.add, id="add-label"),
-            align="center", spacing="3", wrap="wrap"), width="100%", margin_bottom="1em"),
+        rx.card(
+            rx.hstack(
+                rx.icon("tag", size=18, color="var(--accent-9)"),
+                rx.input(
+                    placeholder="New label, e.g. poodle",
+                    value=LabelsState.new_name,
+                    on_change=LabelsState.set_new_name,
+                    id="new-label",
+                    width="240px",
+                ),
+                rx.text("under", color_scheme="gray", size="2"),
+                rx.el.input(
+                    placeholder="parent (optional), e.g. dog",
+                    value=LabelsState.new_parent,
+                    on_change=LabelsState.set_new_parent,
+                    list="taxonomy-names",
+                    id="new-label-parent",
+                    style={
+                        "width": "240px",
+                        "padding": "6px 10px",
+                        "border": "1px solid var(--gray-a7)",
+                        "borderRadius": "8px",
+                        "background": "var(--color-surface)",
+                    },
+                ),
+                rx.button("Add label", on_click=LabelsState.add, id="add-label"),
+                align="center",
+                spacing="3",
+                wrap="wrap",
+            ),
+            width="100%",
+            margin_bottom="1em",
+        ),
     )
     return page_frame(
         add,
-        rx.el.datalist(rx.foreach(LabelsState.names, lambda n: rx.el.option(value=n)), id="taxonomy-names"),
+        rx.el.datalist(
+            rx.foreach(LabelsState.names, lambda n: rx.el.option(value=n)), id="taxonomy-names"
+        ),
         error_callout(LabelsState.error),
         info_callout(LabelsState.notice),
-        rx.input(placeholder="Filter labels", value=LabelsState.filter_text, on_change=LabelsState.set_filter_text,
-                 width="300px", margin_y="1em", id="label-filter"),
-        rx.grid(rx.foreach(LabelsState.groups, _group), columns=rx.breakpoints(initial="1", sm="2", lg="4"),
-                spacing="4", width="100%", align_items="start"),
+        rx.input(
+            placeholder="Filter labels",
+            value=LabelsState.filter_text,
+            on_change=LabelsState.set_filter_text,
+            width="300px",
+            margin_y="1em",
+            id="label-filter",
+        ),
+        rx.grid(
+            rx.foreach(LabelsState.groups, _group),
+            columns=rx.breakpoints(initial="1", sm="2", lg="4"),
+            spacing="4",
+            width="100%",
+            align_items="start",
+        ),
         title="Labels",
         subtitle="The taxonomy starts with COCO's 80 categories under 12 supercategories. Searching a label "
-                 "also finds everything under it.",
+        "also finds everything under it.",
     )

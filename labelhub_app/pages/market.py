@@ -82,23 +82,34 @@ class MarketState(LabelPickerMixin, rx.State):
         auth = await self.get_state(AuthState)
         try:
             query = search.MarketQuery(
-                labels=tuple(self.chosen_labels), mode=self.mode,  # type: ignore[arg-type]
+                labels=tuple(self.chosen_labels),
+                mode=self.mode,  # type: ignore[arg-type]
                 min_price=parse_credits(self.min_price, "lowest price"),
                 max_price=parse_credits(self.max_price, "highest price"),
-                sort=self.sort, page=self.page, per_page=PER_PAGE,  # type: ignore[arg-type]
+                sort=self.sort,
+                page=self.page,
+                per_page=PER_PAGE,  # type: ignore[arg-type]
             )
             with session_scope() as session:
                 user = await current_user(self, session)
-                result = search.search_market(session, query=query, viewer_id=user.id if user else None)
+                result = search.search_market(
+                    session, query=query, viewer_id=user.id if user else None
+                )
         except LabelHubError as exc:
             self.error = exc.message
             return
         base = auth.api_base
         self.cards = [
-            {"id": c.public_id, "href": routes.image(c.public_id),
-             "thumb": routes.thumb_url(base, c.public_id), "name": c.file_name,
-             "price": f"{c.price_cents / 100:,.2f}", "labels": c.labels[:4],
-             "pseudonym": c.producer_pseudonym, "owned": c.owned}
+            {
+                "id": c.public_id,
+                "href": routes.image(c.public_id),
+                "thumb": routes.thumb_url(base, c.public_id),
+                "name": c.file_name,
+                "price": f"{c.price_cents / 100:,.2f}",
+                "labels": c.labels[:4],
+                "pseudonym": c.producer_pseudonym,
+                "owned": c.owned,
+            }
             for c in result.items
         ]
         self._prices.update({c.public_id: c.price_cents for c in result.items})
@@ -222,8 +233,9 @@ class MarketState(LabelPickerMixin, rx.State):
         try:
             with session_scope() as session:
                 user = await self._require_consumer(session)
-                added = market.add_to_project(session, actor=user, project_id=self.target_project,
-                                              image_ids=self.selected)
+                added = market.add_to_project(
+                    session, actor=user, project_id=self.target_project, image_ids=self.selected
+                )
         except LabelHubError as exc:
             self.error = exc.message
             return
@@ -239,8 +251,13 @@ class MarketState(LabelPickerMixin, rx.State):
         try:
             with session_scope() as session:
                 user = await self._require_consumer(session)
-                bought = market.buy_images(session, buyer=user, project_id=self.target_project,
-                                           image_ids=self.selected, idempotency_key=self._buy_key)
+                bought = market.buy_images(
+                    session,
+                    buyer=user,
+                    project_id=self.target_project,
+                    image_ids=self.selected,
+                    idempotency_key=self._buy_key,
+                )
         except LabelHubError as exc:
             self.error = exc.message
             return
@@ -256,8 +273,12 @@ def _facet(f: rx.Var) -> rx.Component:
         rx.text(f["label"].to(str), size="2", trim="both"),
         rx.spacer(),
         rx.badge(f["count"].to(str), variant="surface", color_scheme="gray", radius="full"),
-        on_click=MarketState.add_facet(f["label"].to(str)), cursor="pointer", width="100%",
-        padding="5px 8px", border_radius="6px", _hover={"background": "var(--accent-a3)"},
+        on_click=MarketState.add_facet(f["label"].to(str)),
+        cursor="pointer",
+        width="100%",
+        padding="5px 8px",
+        border_radius="6px",
+        _hover={"background": "var(--accent-a3)"},
         class_name="facet",
     )
 
@@ -266,23 +287,48 @@ def _filters() -> rx.Component:
     return rx.vstack(
         rx.text("Price (credits)", size="2", weight="bold"),
         rx.hstack(
-            rx.input(placeholder="min", value=MarketState.min_price, on_change=MarketState.set_min_price,
-                     on_blur=MarketState.apply_prices, on_key_down=MarketState.price_key, id="min-price",
-                     size="2", width="100%"),
+            rx.input(
+                placeholder="min",
+                value=MarketState.min_price,
+                on_change=MarketState.set_min_price,
+                on_blur=MarketState.apply_prices,
+                on_key_down=MarketState.price_key,
+                id="min-price",
+                size="2",
+                width="100%",
+            ),
             rx.text("–", color_scheme="gray"),
-            rx.input(placeholder="max", value=MarketState.max_price, on_change=MarketState.set_max_price,
-                     on_blur=MarketState.apply_prices, on_key_down=MarketState.price_key, id="max-price",
-                     size="2", width="100%"),
-            align="center", width="100%",
+            rx.input(
+                placeholder="max",
+                value=MarketState.max_price,
+                on_change=MarketState.set_max_price,
+                on_blur=MarketState.apply_prices,
+                on_key_down=MarketState.price_key,
+                id="max-price",
+                size="2",
+                width="100%",
+            ),
+            align="center",
+            width="100%",
         ),
         rx.divider(),
         rx.text("Labels in these results", size="2", weight="bold"),
-        rx.cond(MarketState.facets.length() > 0,
-                rx.vstack(rx.foreach(MarketState.facets, _facet), spacing="0", width="100%"),
-                rx.text("No labels to show.", size="2", color_scheme="gray")),
-        spacing="3", width="240px", min_width="240px", padding="1em", border_radius="12px",
-        background="var(--color-panel-solid)", border="1px solid var(--gray-a4)", align_self="start",
-        position="sticky", top="76px", display=["none", "none", "flex"],
+        rx.cond(
+            MarketState.facets.length() > 0,
+            rx.vstack(rx.foreach(MarketState.facets, _facet), spacing="0", width="100%"),
+            rx.text("No labels to show.", size="2", color_scheme="gray"),
+        ),
+        spacing="3",
+        width="240px",
+        min_width="240px",
+        padding="1em",
+        border_radius="12px",
+        background="var(--color-panel-solid)",
+        border="1px solid var(--gray-a4)",
+        align_self="start",
+        position="sticky",
+        top="76px",
+        display=["none", "none", "flex"],
     )
 
 
@@ -290,17 +336,25 @@ def _search_bar() -> rx.Component:
     return rx.vstack(
         rx.hstack(
             rx.box(
-                label_picker(chosen=MarketState.chosen_labels, text=MarketState.label_text,
-                             suggestions=MarketState.label_suggestions, on_text=MarketState.set_label_text,
-                             on_key=MarketState.label_key, on_pick=MarketState.pick_label,
-                             on_remove=MarketState.remove_label,
-                             placeholder="Search by label: dog, car, person…", field_id="market-search"),
+                label_picker(
+                    chosen=MarketState.chosen_labels,
+                    text=MarketState.label_text,
+                    suggestions=MarketState.label_suggestions,
+                    on_text=MarketState.set_label_text,
+                    on_key=MarketState.label_key,
+                    on_pick=MarketState.pick_label,
+                    on_remove=MarketState.remove_label,
+                    placeholder="Search by label: dog, car, person…",
+                    field_id="market-search",
+                ),
                 flex="1",
             ),
             rx.segmented_control.root(
                 rx.segmented_control.item("All of", value="all"),
                 rx.segmented_control.item("Any of", value="any"),
-                value=MarketState.mode, on_change=MarketState.set_mode, size="2",
+                value=MarketState.mode,
+                on_change=MarketState.set_mode,
+                size="2",
             ),
             rx.select.root(
                 rx.select.trigger(aria_label="sort", id="sort"),
@@ -310,24 +364,44 @@ def _search_bar() -> rx.Component:
                     rx.select.item("Price: high to low", value="price_desc"),
                     rx.select.item("Best selling", value="best_selling"),
                 ),
-                value=MarketState.sort, on_change=MarketState.set_sort,
+                value=MarketState.sort,
+                on_change=MarketState.set_sort,
             ),
-            width="100%", align="center", spacing="3",
+            width="100%",
+            align="center",
+            spacing="3",
         ),
         error_callout(MarketState.label_error),
         rx.hstack(
-            rx.text(rx.text.strong(MarketState.total.to_string(), id="result-total"), " images",
-                    size="2", color_scheme="gray"),
-            rx.cond(MarketState.unknown.length() > 0,
-                    rx.text("No label called ", rx.text.strong(MarketState.unknown.join(", ")), size="2",
-                            color_scheme="amber")),
+            rx.text(
+                rx.text.strong(MarketState.total.to_string(), id="result-total"),
+                " images",
+                size="2",
+                color_scheme="gray",
+            ),
+            rx.cond(
+                MarketState.unknown.length() > 0,
+                rx.text(
+                    "No label called ",
+                    rx.text.strong(MarketState.unknown.join(", ")),
+                    size="2",
+                    color_scheme="amber",
+                ),
+            ),
             rx.spacer(),
-            rx.cond((MarketState.chosen_labels.length() > 0) | (MarketState.min_price != "")
-                    | (MarketState.max_price != ""),
-                    rx.button("Clear filters", variant="ghost", size="1", on_click=MarketState.clear_filters)),
-            width="100%", align="center",
+            rx.cond(
+                (MarketState.chosen_labels.length() > 0)
+                | (MarketState.min_price != "")
+                | (MarketState.max_price != ""),
+                rx.button(
+                    "Clear filters", variant="ghost", size="1", on_click=MarketState.clear_filters
+                ),
+            ),
+            width="100%",
+            align="center",
         ),
-        width="100%", spacing="2",
+        width="100%",
+        spacing="2",
     )
 
 
@@ -336,70 +410,153 @@ def _buy_bar() -> rx.Component:
         AuthState.is_consumer & (MarketState.selected.length() > 0),
         rx.box(
             rx.hstack(
-                rx.text(rx.text.strong(MarketState.selected.length().to_string()), " selected · ",
-                        rx.text.strong(MarketState.selected_total), " credits", size="3"),
+                rx.text(
+                    rx.text.strong(MarketState.selected.length().to_string()),
+                    " selected · ",
+                    rx.text.strong(MarketState.selected_total),
+                    " credits",
+                    size="3",
+                ),
                 rx.button("Clear", variant="ghost", size="1", on_click=MarketState.clear_selection),
                 rx.spacer(),
                 rx.cond(
                     MarketState.projects.length() > 0,
                     rx.select.root(
                         rx.select.trigger(placeholder="Project", id="target-project"),
-                        rx.select.content(rx.foreach(MarketState.projects,
-                                                     lambda p: rx.select.item(p["name"], value=p["id"]))),
-                        value=MarketState.target_project, on_change=MarketState.set_target_project,
+                        rx.select.content(
+                            rx.foreach(
+                                MarketState.projects,
+                                lambda p: rx.select.item(p["name"], value=p["id"]),
+                            )
+                        ),
+                        value=MarketState.target_project,
+                        on_change=MarketState.set_target_project,
                     ),
                 ),
                 rx.popover.root(
-                    rx.popover.trigger(rx.button(rx.icon("folder-plus", size=16), "New project",
-                                                 variant="soft", id="new-project")),
-                    rx.popover.content(rx.hstack(
-                        rx.input(placeholder="Project name", value=MarketState.new_project_name,
-                                 on_change=MarketState.set_new_project_name, id="new-project-name"),
-                        rx.popover.close(rx.button("Create", on_click=MarketState.create_project,
-                                                   id="create-project")),
-                    )),
+                    rx.popover.trigger(
+                        rx.button(
+                            rx.icon("folder-plus", size=16),
+                            "New project",
+                            variant="soft",
+                            id="new-project",
+                        )
+                    ),
+                    rx.popover.content(
+                        rx.hstack(
+                            rx.input(
+                                placeholder="Project name",
+                                value=MarketState.new_project_name,
+                                on_change=MarketState.set_new_project_name,
+                                id="new-project-name",
+                            ),
+                            rx.popover.close(
+                                rx.button(
+                                    "Create",
+                                    on_click=MarketState.create_project,
+                                    id="create-project",
+                                )
+                            ),
+                        )
+                    ),
                 ),
-                rx.button(rx.icon("folder-input", size=16), "Add to project", variant="soft",
-                          on_click=MarketState.add_selected, disabled=MarketState.projects.length() == 0),
-                rx.button(rx.icon("shopping-cart", size=16), "Buy selected", on_click=MarketState.buy_selected,
-                          id="buy-selected", disabled=MarketState.projects.length() == 0),
-                align="center", spacing="3", max_width="1232px", margin_x="auto",
+                rx.button(
+                    rx.icon("folder-input", size=16),
+                    "Add to project",
+                    variant="soft",
+                    on_click=MarketState.add_selected,
+                    disabled=MarketState.projects.length() == 0,
+                ),
+                rx.button(
+                    rx.icon("shopping-cart", size=16),
+                    "Buy selected",
+                    on_click=MarketState.buy_selected,
+                    id="buy-selected",
+                    disabled=MarketState.projects.length() == 0,
+                ),
+                align="center",
+                spacing="3",
+                max_width="1232px",
+                margin_x="auto",
             ),
-            position="fixed", bottom="16px", left="0", right="0", margin_x="auto", width="min(1232px, 96vw)",
-            padding="12px 16px", border_radius="14px", background="var(--color-panel-solid)",
-            box_shadow="0 10px 30px var(--black-a6)", border="1px solid var(--gray-a5)", z_index="15",
+            position="fixed",
+            bottom="16px",
+            left="0",
+            right="0",
+            margin_x="auto",
+            width="min(1232px, 96vw)",
+            padding="12px 16px",
+            border_radius="14px",
+            background="var(--color-panel-solid)",
+            box_shadow="0 10px 30px var(--black-a6)",
+            border="1px solid var(--gray-a5)",
+            z_index="15",
         ),
     )
 
 
-@rx.page(route=routes.MARKET, title="Market · LabelHub", on_load=[AuthState.load_user, MarketState.load])
+@rx.page(
+    route=routes.MARKET, title="Market · LabelHub", on_load=[AuthState.load_user, MarketState.load]
+)
 def market_page() -> rx.Component:
     grid = rx.grid(
-        rx.foreach(MarketState.cards, lambda c: image_card(
-            c, selected=MarketState.selected.contains(c["id"]), on_toggle=MarketState.toggle,
-            selectable=AuthState.is_consumer)),
-        columns=rx.breakpoints(initial="1", sm="2", md="3", lg="4"), spacing="4", width="100%",
+        rx.foreach(
+            MarketState.cards,
+            lambda c: image_card(
+                c,
+                selected=MarketState.selected.contains(c["id"]),
+                on_toggle=MarketState.toggle,
+                selectable=AuthState.is_consumer,
+            ),
+        ),
+        columns=rx.breakpoints(initial="1", sm="2", md="3", lg="4"),
+        spacing="4",
+        width="100%",
         id="results",
     )
     body = rx.cond(
         MarketState.cards.length() > 0,
-        rx.vstack(grid, pager(MarketState.page, MarketState.pages, MarketState.prev_page,
-                              MarketState.next_page), width="100%"),
-        empty_state("search-x", "No images match",
-                    "Try fewer labels, 'Any of' instead of 'All of', or a wider price range.",
-                    rx.button("Clear filters", on_click=MarketState.clear_filters, variant="soft")),
+        rx.vstack(
+            grid,
+            pager(
+                MarketState.page, MarketState.pages, MarketState.prev_page, MarketState.next_page
+            ),
+            width="100%",
+        ),
+        empty_state(
+            "search-x",
+            "No images match",
+            "Try fewer labels, 'Any of' instead of 'All of', or a wider price range.",
+            rx.button("Clear filters", on_click=MarketState.clear_filters, variant="soft"),
+        ),
     )
     return page_frame(
         rx.box(id="market-top"),
         _search_bar(),
         error_callout(MarketState.error, margin_top="0.75em"),
         info_callout(MarketState.notice, margin_top="0.75em", id="market-notice"),
-        rx.hstack(_filters(), rx.box(body, flex="1", min_width="0"), spacing="5", width="100%",
-                  margin_top="1em", align="start"),
-        rx.cond(AuthState.is_consumer & (MarketState.cards.length() > 0),
-                rx.hstack(rx.button("Select all on this page", variant="ghost", size="1",
-                                    on_click=MarketState.select_page), justify="end", width="100%",
-                          margin_top="0.5em")),
+        rx.hstack(
+            _filters(),
+            rx.box(body, flex="1", min_width="0"),
+            spacing="5",
+            width="100%",
+            margin_top="1em",
+            align="start",
+        ),
+        rx.cond(
+            AuthState.is_consumer & (MarketState.cards.length() > 0),
+            rx.hstack(
+                rx.button(
+                    "Select all on this page",
+                    variant="ghost",
+                    size="1",
+                    on_click=MarketState.select_page,
+                ),
+                justify="end",
+                width="100%",
+                margin_top="0.5em",
+            ),
+        ),
         _buy_bar(),
         rx.box(height="80px"),
         title="Market",

@@ -31,8 +31,16 @@ class ProfileState(rx.State):
             if user is None:
                 return
             self.display_name, self.about, self.pseudonym, self.email = (
-                user.display_name, user.about, user.pseudonym, user.email)
-            self.producer, self.consumer, self.reviewer = user.is_producer, user.is_consumer, user.is_reviewer
+                user.display_name,
+                user.about,
+                user.pseudonym,
+                user.email,
+            )
+            self.producer, self.consumer, self.reviewer = (
+                user.is_producer,
+                user.is_consumer,
+                user.is_reviewer,
+            )
         self.error = self.notice = ""
 
     @rx.event
@@ -58,15 +66,27 @@ class ProfileState(rx.State):
     @rx.event
     async def save(self):  # type: ignore[no-untyped-def]
         self.error = self.notice = ""
-        roles = [r for r, on in (("producer", self.producer), ("consumer", self.consumer),
-                                 ("reviewer", self.reviewer)) if on]
+        roles = [
+            r
+            for r, on in (
+                ("producer", self.producer),
+                ("consumer", self.consumer),
+                ("reviewer", self.reviewer),
+            )
+            if on
+        ]
         try:
             with session_scope() as session:
                 user = await current_user(self, session)
                 if user is None:
                     raise NotAuthenticated("Sign in first.")
-                accounts.update_profile(session, actor=user, display_name=self.display_name,
-                                        about=self.about, roles=roles)
+                accounts.update_profile(
+                    session,
+                    actor=user,
+                    display_name=self.display_name,
+                    about=self.about,
+                    roles=roles,
+                )
         except LabelHubError as exc:
             self.error = exc.message
             return None
@@ -103,9 +123,14 @@ class TokensState(rx.State):
             self.error = exc.message
             return
         self.tokens = [
-            {"id": t.public_id, "name": t.name, "prefix": f"{t.prefix}…",
-             "created": _when(t.created_at), "last_used": _when(t.last_used_at) or "never",
-             "expires": _when(t.expires_at) or "never"}
+            {
+                "id": t.public_id,
+                "name": t.name,
+                "prefix": f"{t.prefix}…",
+                "created": _when(t.created_at),
+                "last_used": _when(t.last_used_at) or "never",
+                "expires": _when(t.expires_at) or "never",
+            }
             for t in rows
         ]
 
@@ -123,8 +148,12 @@ class TokensState(rx.State):
         days = None if self.new_expiry == "never" else int(self.new_expiry)
         try:
             with session_scope() as session:
-                new = tokens.create_token(session, actor=await current_user(self, session),
-                                          name=self.new_name, expires_in_days=days)
+                new = tokens.create_token(
+                    session,
+                    actor=await current_user(self, session),
+                    name=self.new_name,
+                    expires_in_days=days,
+                )
         except LabelHubError as exc:
             self.error = exc.message
             return None
@@ -151,19 +180,40 @@ class TokensState(rx.State):
 
 def _tokens_card() -> rx.Component:
     table = rx.table.root(
-        rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in
-                                       ("Name", "Token", "Created", "Last used", "Expires", "")])),
-        rx.table.body(rx.foreach(TokensState.tokens, lambda t: rx.table.row(
-            rx.table.cell(rx.text(t["name"], size="2", weight="medium")),
-            rx.table.cell(rx.code(t["prefix"], size="1")),
-            rx.table.cell(rx.text(t["created"], size="1", color_scheme="gray")),
-            rx.table.cell(rx.text(t["last_used"], size="1", color_scheme="gray")),
-            rx.table.cell(rx.text(t["expires"], size="1", color_scheme="gray")),
-            rx.table.cell(rx.button("Revoke", size="1", variant="soft", color_scheme="red",
-                                    on_click=TokensState.revoke(t["id"]),
-                                    aria_label="Revoke " + t["name"])),
-            class_name="token-row"))),
-        variant="surface", width="100%", size="1",
+        rx.table.header(
+            rx.table.row(
+                *[
+                    rx.table.column_header_cell(h)
+                    for h in ("Name", "Token", "Created", "Last used", "Expires", "")
+                ]
+            )
+        ),
+        rx.table.body(
+            rx.foreach(
+                TokensState.tokens,
+                lambda t: rx.table.row(
+                    rx.table.cell(rx.text(t["name"], size="2", weight="medium")),
+                    rx.table.cell(rx.code(t["prefix"], size="1")),
+                    rx.table.cell(rx.text(t["created"], size="1", color_scheme="gray")),
+                    rx.table.cell(rx.text(t["last_used"], size="1", color_scheme="gray")),
+                    rx.table.cell(rx.text(t["expires"], size="1", color_scheme="gray")),
+                    rx.table.cell(
+                        rx.button(
+                            "Revoke",
+                            size="1",
+                            variant="soft",
+                            color_scheme="red",
+                            on_click=TokensState.revoke(t["id"]),
+                            aria_label="Revoke " + t["name"],
+                        )
+                    ),
+                    class_name="token-row",
+                ),
+            )
+        ),
+        variant="surface",
+        width="100%",
+        size="1",
     )
     new_token = rx.cond(
         TokensState.created_token != "",
@@ -171,100 +221,192 @@ def _tokens_card() -> rx.Component:
             rx.callout.icon(rx.icon("key-round")),
             rx.vstack(
                 rx.text("Copy your new token now: it is shown only once.", weight="bold", size="2"),
-                rx.code(TokensState.created_token, id="new-token", size="2",
-                        style={"word_break": "break-all"}),
+                rx.code(
+                    TokensState.created_token,
+                    id="new-token",
+                    size="2",
+                    style={"word_break": "break-all"},
+                ),
                 rx.hstack(
-                    rx.button("Copy", size="1",
-                              on_click=rx.set_clipboard(TokensState.created_token)),
+                    rx.button(
+                        "Copy", size="1", on_click=rx.set_clipboard(TokensState.created_token)
+                    ),
                     rx.button("Done", size="1", variant="soft", on_click=TokensState.dismiss),
                     spacing="2",
                 ),
-                spacing="2", width="100%",
+                spacing="2",
+                width="100%",
             ),
-            color_scheme="amber", width="100%", role="status",
+            color_scheme="amber",
+            width="100%",
+            role="status",
         ),
     )
     return rx.card(
         rx.vstack(
             rx.heading("Access tokens", size="4", id="access-tokens"),
-            rx.text("Scripts and the Python client sign in with a token: send it as ",
-                    rx.code("Authorization: Bearer <token>"), ". See the ",
-                    rx.link("API docs", href=AuthState.api_base + "/api/v1/docs", is_external=True),
-                    ". Revoke a token you no longer use or may have leaked.",
-                    size="2", color_scheme="gray"),
+            rx.text(
+                "Scripts and the Python client sign in with a token: send it as ",
+                rx.code("Authorization: Bearer <token>"),
+                ". See the ",
+                rx.link("API docs", href=AuthState.api_base + "/api/v1/docs", is_external=True),
+                ". Revoke a token you no longer use or may have leaked.",
+                size="2",
+                color_scheme="gray",
+            ),
             error_callout(TokensState.error),
             new_token,
             rx.hstack(
-                rx.input(value=TokensState.new_name, on_change=TokensState.set_new_name,
-                         placeholder="Token name, e.g. training laptop", id="token-name", flex="1",
-                         max_length=80),
-                rx.select.root(rx.select.trigger(id="token-expiry", aria_label="Expires in"),
-                               rx.select.content(*[rx.select.item(t, value=v)
-                                                   for v, t in EXPIRY_CHOICES.items()]),
-                               value=TokensState.new_expiry, on_change=TokensState.set_new_expiry),
+                rx.input(
+                    value=TokensState.new_name,
+                    on_change=TokensState.set_new_name,
+                    placeholder="Token name, e.g. training laptop",
+                    id="token-name",
+                    flex="1",
+                    max_length=80,
+                ),
+                rx.select.root(
+                    rx.select.trigger(id="token-expiry", aria_label="Expires in"),
+                    rx.select.content(
+                        *[rx.select.item(t, value=v) for v, t in EXPIRY_CHOICES.items()]
+                    ),
+                    value=TokensState.new_expiry,
+                    on_change=TokensState.set_new_expiry,
+                ),
                 rx.button("Create token", on_click=TokensState.create, id="create-token"),
-                width="100%", spacing="2", align="center",
+                width="100%",
+                spacing="2",
+                align="center",
             ),
-            rx.cond(TokensState.tokens.length() > 0, table,
-                    rx.text("No tokens yet.", size="2", color_scheme="gray")),
-            spacing="3", width="100%",
+            rx.cond(
+                TokensState.tokens.length() > 0,
+                table,
+                rx.text("No tokens yet.", size="2", color_scheme="gray"),
+            ),
+            spacing="3",
+            width="100%",
         ),
-        size="3", width="100%",
+        size="3",
+        width="100%",
     )
 
 
 def _role_switch(title: str, text: str, checked: rx.Var[bool], on_change, id_: str) -> rx.Component:  # type: ignore[no-untyped-def]
     return rx.hstack(
-        rx.vstack(rx.text(title, size="2", weight="bold"), rx.text(text, size="1", color_scheme="gray"),
-                  spacing="0"),
+        rx.vstack(
+            rx.text(title, size="2", weight="bold"),
+            rx.text(text, size="1", color_scheme="gray"),
+            spacing="0",
+        ),
         rx.spacer(),
         rx.switch(checked=checked, on_change=on_change, id=id_),
-        width="100%", align="center", padding="10px 0", border_bottom="1px solid var(--gray-a3)",
+        width="100%",
+        align="center",
+        padding="10px 0",
+        border_bottom="1px solid var(--gray-a3)",
     )
 
 
-@rx.page(route=routes.PROFILE, title="Profile · LabelHub",
-         on_load=[AuthState.require_user, ProfileState.load, TokensState.load])
+@rx.page(
+    route=routes.PROFILE,
+    title="Profile · LabelHub",
+    on_load=[AuthState.require_user, ProfileState.load, TokensState.load],
+)
 def profile_page() -> rx.Component:
     return page_frame(
-        rx.vstack(rx.hstack(
-            rx.card(
-                rx.vstack(
-                    rx.avatar(fallback=ProfileState.pseudonym.to(str)[:2].upper(), size="7", radius="full"),
-                    rx.heading(ProfileState.pseudonym, size="5", id="pseudonym"),
-                    rx.text("Your public pseudonym. Producers and consumers only ever see this, "
-                            "never your name or email.", size="2", color_scheme="gray", text_align="center"),
-                    rx.divider(),
-                    rx.text(ProfileState.email, size="2", color_scheme="gray"),
-                    align="center", spacing="3",
+        rx.vstack(
+            rx.hstack(
+                rx.card(
+                    rx.vstack(
+                        rx.avatar(
+                            fallback=ProfileState.pseudonym.to(str)[:2].upper(),
+                            size="7",
+                            radius="full",
+                        ),
+                        rx.heading(ProfileState.pseudonym, size="5", id="pseudonym"),
+                        rx.text(
+                            "Your public pseudonym. Producers and consumers only ever see this, "
+                            "never your name or email.",
+                            size="2",
+                            color_scheme="gray",
+                            text_align="center",
+                        ),
+                        rx.divider(),
+                        rx.text(ProfileState.email, size="2", color_scheme="gray"),
+                        align="center",
+                        spacing="3",
+                    ),
+                    width="300px",
+                    size="3",
                 ),
-                width="300px", size="3",
-            ),
-            rx.card(
-                rx.vstack(
-                    error_callout(ProfileState.error),
-                    info_callout(ProfileState.notice),
-                    rx.text("Display name", size="2", weight="medium"),
-                    rx.input(value=ProfileState.display_name, on_change=ProfileState.set_display_name,
-                             id="display-name", width="100%", size="3"),
-                    rx.text("About", size="2", weight="medium"),
-                    rx.text_area(value=ProfileState.about, on_change=ProfileState.set_about, id="about",
-                                 width="100%", rows="4", placeholder="What you label, what you look for…"),
-                    rx.text("Roles", size="2", weight="medium", margin_top="0.5em"),
-                    _role_switch("Producer", "Upload, label and sell images", ProfileState.producer,
-                                 ProfileState.set_producer, "role-producer"),
-                    _role_switch("Consumer", "Buy images into projects and download datasets",
-                                 ProfileState.consumer, ProfileState.set_consumer, "role-consumer"),
-                    _role_switch("Reviewer", "Check producers' labels", ProfileState.reviewer,
-                                 ProfileState.set_reviewer, "role-reviewer"),
-                    rx.hstack(rx.button("Save profile", on_click=ProfileState.save, size="3", id="save-profile"),
-                              justify="end", width="100%", margin_top="0.5em"),
-                    spacing="2", width="100%",
+                rx.card(
+                    rx.vstack(
+                        error_callout(ProfileState.error),
+                        info_callout(ProfileState.notice),
+                        rx.text("Display name", size="2", weight="medium"),
+                        rx.input(
+                            value=ProfileState.display_name,
+                            on_change=ProfileState.set_display_name,
+                            id="display-name",
+                            width="100%",
+                            size="3",
+                        ),
+                        rx.text("About", size="2", weight="medium"),
+                        rx.text_area(
+                            value=ProfileState.about,
+                            on_change=ProfileState.set_about,
+                            id="about",
+                            width="100%",
+                            rows="4",
+                            placeholder="What you label, what you look for…",
+                        ),
+                        rx.text("Roles", size="2", weight="medium", margin_top="0.5em"),
+                        _role_switch(
+                            "Producer",
+                            "Upload, label and sell images",
+                            ProfileState.producer,
+                            ProfileState.set_producer,
+                            "role-producer",
+                        ),
+                        _role_switch(
+                            "Consumer",
+                            "Buy images into projects and download datasets",
+                            ProfileState.consumer,
+                            ProfileState.set_consumer,
+                            "role-consumer",
+                        ),
+                        _role_switch(
+                            "Reviewer",
+                            "Check producers' labels",
+                            ProfileState.reviewer,
+                            ProfileState.set_reviewer,
+                            "role-reviewer",
+                        ),
+                        rx.hstack(
+                            rx.button(
+                                "Save profile",
+                                on_click=ProfileState.save,
+                                size="3",
+                                id="save-profile",
+                            ),
+                            justify="end",
+                            width="100%",
+                            margin_top="0.5em",
+                        ),
+                        spacing="2",
+                        width="100%",
+                    ),
+                    flex="1",
+                    size="3",
                 ),
-                flex="1", size="3",
+                spacing="5",
+                align="start",
+                width="100%",
             ),
-            spacing="5", align="start", width="100%",
-        ), _tokens_card(), spacing="5", width="100%"),
+            _tokens_card(),
+            spacing="5",
+            width="100%",
+        ),
         title="Profile",
         max_width="960px",
     )

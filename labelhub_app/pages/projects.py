@@ -31,14 +31,23 @@ class ProjectsState(rx.State):
                 user = await current_user(self, session)
                 if user is None:
                     raise NotAuthenticated("Sign in first.")
-                rows = market.list_projects(session, actor=user, include_archived=self.show_archived)
+                rows = market.list_projects(
+                    session, actor=user, include_archived=self.show_archived
+                )
         except LabelHubError as exc:
             self.error = exc.message
             return
         self.projects = [
-            {"id": p.public_id, "name": p.name, "href": routes.project(p.public_id), "archived": p.archived,
-             "items": p.items, "bought": p.bought, "spent": f"{p.spent_cents / 100:,.2f}",
-             "created": p.created_at.strftime("%d %b %Y")}
+            {
+                "id": p.public_id,
+                "name": p.name,
+                "href": routes.project(p.public_id),
+                "archived": p.archived,
+                "items": p.items,
+                "bought": p.bought,
+                "spent": f"{p.spent_cents / 100:,.2f}",
+                "created": p.created_at.strftime("%d %b %Y"),
+            }
             for p in rows
         ]
 
@@ -73,48 +82,91 @@ def _project_card(p: rx.Var) -> rx.Component:
     return rx.link(
         rx.card(
             rx.vstack(
-                rx.hstack(rx.icon("folder", size=20, color="var(--accent-9)"),
-                          rx.heading(p["name"].to(str), size="4", class_name="project-name"),
-                          rx.spacer(),
-                          rx.cond(p["archived"].to(bool), rx.badge("Archived", color_scheme="gray")),
-                          width="100%", align="center"),
                 rx.hstack(
-                    rx.text(p["items"].to(str), " images · ", p["bought"].to(str), " bought", size="2",
-                            color_scheme="gray"),
+                    rx.icon("folder", size=20, color="var(--accent-9)"),
+                    rx.heading(p["name"].to(str), size="4", class_name="project-name"),
+                    rx.spacer(),
+                    rx.cond(p["archived"].to(bool), rx.badge("Archived", color_scheme="gray")),
+                    width="100%",
+                    align="center",
+                ),
+                rx.hstack(
+                    rx.text(
+                        p["items"].to(str),
+                        " images · ",
+                        p["bought"].to(str),
+                        " bought",
+                        size="2",
+                        color_scheme="gray",
+                    ),
                     rx.spacer(),
                     rx.text(p["spent"].to(str), " credits", size="2", weight="medium"),
                     width="100%",
                 ),
                 rx.text("Created ", p["created"].to(str), size="1", color_scheme="gray"),
-                spacing="2", width="100%",
+                spacing="2",
+                width="100%",
             ),
-            size="3", _hover={"boxShadow": "0 4px 16px var(--black-a3)"},
+            size="3",
+            _hover={"boxShadow": "0 4px 16px var(--black-a3)"},
         ),
-        href=p["href"].to(str), underline="none", color="inherit",
+        href=p["href"].to(str),
+        underline="none",
+        color="inherit",
     )
 
 
-@rx.page(route=routes.PROJECTS, title="Projects · LabelHub", on_load=[AuthState.require_user, ProjectsState.load])
+@rx.page(
+    route=routes.PROJECTS,
+    title="Projects · LabelHub",
+    on_load=[AuthState.require_user, ProjectsState.load],
+)
 def projects_page() -> rx.Component:
     return page_frame(
         rx.hstack(
-            rx.input(placeholder="New project name", value=ProjectsState.new_name,
-                     on_change=ProjectsState.set_new_name, on_key_down=ProjectsState.create_key,
-                     id="project-name", width="300px", size="3"),
-            rx.button(rx.icon("plus", size=16), "Create project", on_click=ProjectsState.create, size="3",
-                      id="create-project"),
+            rx.input(
+                placeholder="New project name",
+                value=ProjectsState.new_name,
+                on_change=ProjectsState.set_new_name,
+                on_key_down=ProjectsState.create_key,
+                id="project-name",
+                width="300px",
+                size="3",
+            ),
+            rx.button(
+                rx.icon("plus", size=16),
+                "Create project",
+                on_click=ProjectsState.create,
+                size="3",
+                id="create-project",
+            ),
             rx.spacer(),
-            rx.hstack(rx.switch(checked=ProjectsState.show_archived, on_change=ProjectsState.toggle_archived),
-                      rx.text("Show archived", size="2"), align="center"),
-            width="100%", align="center",
+            rx.hstack(
+                rx.switch(
+                    checked=ProjectsState.show_archived, on_change=ProjectsState.toggle_archived
+                ),
+                rx.text("Show archived", size="2"),
+                align="center",
+            ),
+            width="100%",
+            align="center",
         ),
         error_callout(ProjectsState.error, margin_top="1em"),
         rx.box(height="1em"),
-        rx.cond(ProjectsState.projects.length() > 0,
-                rx.grid(rx.foreach(ProjectsState.projects, _project_card),
-                        columns=rx.breakpoints(initial="1", sm="2", lg="3"), spacing="4", width="100%"),
-                empty_state("folder-plus", "No projects yet",
-                            "A project collects the images of one dataset. Create one, then add images from the market.")),
+        rx.cond(
+            ProjectsState.projects.length() > 0,
+            rx.grid(
+                rx.foreach(ProjectsState.projects, _project_card),
+                columns=rx.breakpoints(initial="1", sm="2", lg="3"),
+                spacing="4",
+                width="100%",
+            ),
+            empty_state(
+                "folder-plus",
+                "No projects yet",
+                "A project collects the images of one dataset. Create one, then add images from the market.",
+            ),
+        ),
         title="Projects",
         subtitle="Collect images per dataset, buy them, download them in the formats your training code reads.",
     )
@@ -156,11 +208,18 @@ class ProjectState(rx.State):
         base = (await self.get_state(AuthState)).api_base
         self.name, self.archived, self.rename_to = detail.name, detail.archived, detail.name
         self.cards = [
-            {"id": i.public_id, "href": routes.image(i.public_id),
-             "thumb": f"{base}{routes.API}/images/{i.public_id}/"
-                      + ("private-thumb/256" if i.bought else "thumb/256"),
-             "name": i.file_name, "price": f"{i.price_cents / 100:,.2f}", "labels": i.labels[:4],
-             "pseudonym": i.producer_pseudonym, "owned": i.bought, "on_sale": i.on_sale}
+            {
+                "id": i.public_id,
+                "href": routes.image(i.public_id),
+                "thumb": f"{base}{routes.API}/images/{i.public_id}/"
+                + ("private-thumb/256" if i.bought else "thumb/256"),
+                "name": i.file_name,
+                "price": f"{i.price_cents / 100:,.2f}",
+                "labels": i.labels[:4],
+                "pseudonym": i.producer_pseudonym,
+                "owned": i.bought,
+                "on_sale": i.on_sale,
+            }
             for i in detail.items
         ]
         self.to_buy_count = len(detail.to_buy)
@@ -180,8 +239,13 @@ class ProjectState(rx.State):
         try:
             with session_scope() as session:
                 user = await current_user(self, session)
-                bought = market.buy_images(session, buyer=user, project_id=self.project_id,  # type: ignore[arg-type]
-                                           image_ids=ids, idempotency_key=self._buy_key)
+                bought = market.buy_images(
+                    session,
+                    buyer=user,
+                    project_id=self.project_id,  # type: ignore[arg-type]
+                    image_ids=ids,
+                    idempotency_key=self._buy_key,
+                )
         except LabelHubError as exc:
             self.error = exc.message
             return None
@@ -194,7 +258,9 @@ class ProjectState(rx.State):
         try:
             with session_scope() as session:
                 user = await current_user(self, session)
-                market.remove_from_project(session, actor=user, project_id=self.project_id, image_id=image_id)  # type: ignore[arg-type]
+                market.remove_from_project(
+                    session, actor=user, project_id=self.project_id, image_id=image_id
+                )  # type: ignore[arg-type]
         except LabelHubError as exc:
             self.error = exc.message
             return None
@@ -209,7 +275,9 @@ class ProjectState(rx.State):
         try:
             with session_scope() as session:
                 user = await current_user(self, session)
-                market.rename_project(session, actor=user, project_id=self.project_id, name=self.rename_to)  # type: ignore[arg-type]
+                market.rename_project(
+                    session, actor=user, project_id=self.project_id, name=self.rename_to
+                )  # type: ignore[arg-type]
         except LabelHubError as exc:
             self.error = exc.message
             return None
@@ -221,78 +289,170 @@ class ProjectState(rx.State):
         try:
             with session_scope() as session:
                 user = await current_user(self, session)
-                market.archive_project(session, actor=user, project_id=self.project_id, archived=archived)  # type: ignore[arg-type]
+                market.archive_project(
+                    session, actor=user, project_id=self.project_id, archived=archived
+                )  # type: ignore[arg-type]
         except LabelHubError as exc:
             self.error = exc.message
             return None
-        self.notice = "Project archived; its purchases stay downloadable." if archived else "Project restored."
+        self.notice = (
+            "Project archived; its purchases stay downloadable."
+            if archived
+            else "Project restored."
+        )
         return ProjectState.load
 
 
 def _card_footer(c: rx.Var) -> rx.Component:
     return rx.cond(
-        c["owned"].to(bool), rx.fragment(),
-        rx.button("Remove", size="1", variant="ghost", color_scheme="gray",
-                  on_click=ProjectState.remove(c["id"].to(str))),
+        c["owned"].to(bool),
+        rx.fragment(),
+        rx.button(
+            "Remove",
+            size="1",
+            variant="ghost",
+            color_scheme="gray",
+            on_click=ProjectState.remove(c["id"].to(str)),
+        ),
     )
 
 
-@rx.page(route=routes.PROJECT, title="Project · LabelHub", on_load=[AuthState.require_user, ProjectState.load])
+@rx.page(
+    route=routes.PROJECT,
+    title="Project · LabelHub",
+    on_load=[AuthState.require_user, ProjectState.load],
+)
 def project_page() -> rx.Component:
     header_actions = rx.hstack(
         rx.popover.root(
             rx.popover.trigger(rx.button(rx.icon("pencil", size=14), "Rename", variant="soft")),
-            rx.popover.content(rx.hstack(
-                rx.input(value=ProjectState.rename_to, on_change=ProjectState.set_rename_to, id="rename-to"),
-                rx.popover.close(rx.button("Save", on_click=ProjectState.rename)))),
+            rx.popover.content(
+                rx.hstack(
+                    rx.input(
+                        value=ProjectState.rename_to,
+                        on_change=ProjectState.set_rename_to,
+                        id="rename-to",
+                    ),
+                    rx.popover.close(rx.button("Save", on_click=ProjectState.rename)),
+                )
+            ),
         ),
-        rx.cond(ProjectState.archived,
-                rx.button("Restore", variant="soft", on_click=ProjectState.set_archived(False)),
-                rx.button(rx.icon("archive", size=14), "Archive", variant="soft", color_scheme="gray",
-                          on_click=ProjectState.set_archived(True))),
-        rx.cond(ProjectState.bought_count > 0,
-                # reload_document: the browser fetches the file; a plain rx.link routes the API URL
-                # inside the app and shows the 404 page
-                rx.el.a(rx.button(rx.icon("download", size=16), "Download dataset (.zip)", size="3",
-                                  id="download-zip"),
-                        href=ProjectState.download_url, download=True, reload_document=True),
-                rx.tooltip(rx.button(rx.icon("download", size=16), "Download dataset (.zip)", size="3",
-                                     disabled=True), content="Buy images first")),
-        spacing="3", align="center",
+        rx.cond(
+            ProjectState.archived,
+            rx.button("Restore", variant="soft", on_click=ProjectState.set_archived(False)),
+            rx.button(
+                rx.icon("archive", size=14),
+                "Archive",
+                variant="soft",
+                color_scheme="gray",
+                on_click=ProjectState.set_archived(True),
+            ),
+        ),
+        rx.cond(
+            ProjectState.bought_count > 0,
+            # reload_document: the browser fetches the file; a plain rx.link routes the API URL
+            # inside the app and shows the 404 page
+            rx.el.a(
+                rx.button(
+                    rx.icon("download", size=16),
+                    "Download dataset (.zip)",
+                    size="3",
+                    id="download-zip",
+                ),
+                href=ProjectState.download_url,
+                download=True,
+                reload_document=True,
+            ),
+            rx.tooltip(
+                rx.button(
+                    rx.icon("download", size=16), "Download dataset (.zip)", size="3", disabled=True
+                ),
+                content="Buy images first",
+            ),
+        ),
+        spacing="3",
+        align="center",
     )
     buy_panel = rx.cond(
         ProjectState.to_buy_count > 0,
-        rx.card(rx.hstack(
-            rx.icon("shopping-cart", size=20, color="var(--accent-9)"),
-            rx.text(ProjectState.to_buy_count.to_string(), " images not bought yet · ",
-                    rx.text.strong(ProjectState.to_buy_total), " credits (your balance: ",
-                    ProjectState.balance, ")", size="3"),
-            rx.spacer(),
-            rx.button("Buy all", size="3", on_click=ProjectState.buy_rest, id="buy-rest"),
-            align="center", width="100%"), width="100%"),
+        rx.card(
+            rx.hstack(
+                rx.icon("shopping-cart", size=20, color="var(--accent-9)"),
+                rx.text(
+                    ProjectState.to_buy_count.to_string(),
+                    " images not bought yet · ",
+                    rx.text.strong(ProjectState.to_buy_total),
+                    " credits (your balance: ",
+                    ProjectState.balance,
+                    ")",
+                    size="3",
+                ),
+                rx.spacer(),
+                rx.button("Buy all", size="3", on_click=ProjectState.buy_rest, id="buy-rest"),
+                align="center",
+                width="100%",
+            ),
+            width="100%",
+        ),
     )
     return page_frame(
-        rx.link(rx.hstack(rx.icon("arrow-left", size=14), rx.text("All projects", size="2"), align="center"),
-                href=routes.PROJECTS, margin_bottom="0.5em", display="inline-block"),
+        rx.link(
+            rx.hstack(
+                rx.icon("arrow-left", size=14), rx.text("All projects", size="2"), align="center"
+            ),
+            href=routes.PROJECTS,
+            margin_bottom="0.5em",
+            display="inline-block",
+        ),
         rx.hstack(
-            rx.vstack(rx.heading(ProjectState.name, size="7", id="project-title"),
-                      rx.text(ProjectState.bought_count.to_string(), " bought · ",
-                              ProjectState.cards.length().to_string(), " in project", color_scheme="gray"),
-                      spacing="1"),
-            rx.spacer(), header_actions, width="100%", align="end", margin_bottom="1em",
+            rx.vstack(
+                rx.heading(ProjectState.name, size="7", id="project-title"),
+                rx.text(
+                    ProjectState.bought_count.to_string(),
+                    " bought · ",
+                    ProjectState.cards.length().to_string(),
+                    " in project",
+                    color_scheme="gray",
+                ),
+                spacing="1",
+            ),
+            rx.spacer(),
+            header_actions,
+            width="100%",
+            align="end",
+            margin_bottom="1em",
         ),
         error_callout(ProjectState.error),
         info_callout(ProjectState.notice),
         buy_panel,
         rx.box(height="1em"),
-        rx.cond(ProjectState.cards.length() > 0,
-                rx.grid(rx.foreach(ProjectState.cards, lambda c: image_card(c, footer=_card_footer(c))),
-                        columns=rx.breakpoints(initial="1", sm="2", md="3", lg="4"), spacing="4", width="100%"),
-                empty_state("images", "This project is empty",
-                            "Search the market, select images and add them to this project.",
-                            rx.link(rx.button("Open the market"), href=routes.MARKET))),
-        rx.card(rx.hstack(rx.icon("package", size=18, color="var(--gray-10)"), rx.text(
-            "The download holds the images you bought, annotations/coco.json (with image-level labels), "
-            "manifest.csv and LICENSE.txt naming each image's licence.", size="2", color_scheme="gray"),
-            align="center"), margin_top="2em", variant="ghost"),
+        rx.cond(
+            ProjectState.cards.length() > 0,
+            rx.grid(
+                rx.foreach(ProjectState.cards, lambda c: image_card(c, footer=_card_footer(c))),
+                columns=rx.breakpoints(initial="1", sm="2", md="3", lg="4"),
+                spacing="4",
+                width="100%",
+            ),
+            empty_state(
+                "images",
+                "This project is empty",
+                "Search the market, select images and add them to this project.",
+                rx.link(rx.button("Open the market"), href=routes.MARKET),
+            ),
+        ),
+        rx.card(
+            rx.hstack(
+                rx.icon("package", size=18, color="var(--gray-10)"),
+                rx.text(
+                    "The download holds the images you bought, annotations/coco.json (with image-level labels), "
+                    "manifest.csv and LICENSE.txt naming each image's licence.",
+                    size="2",
+                    color_scheme="gray",
+                ),
+                align="center",
+            ),
+            margin_top="2em",
+            variant="ghost",
+        ),
     )

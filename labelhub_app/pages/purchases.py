@@ -45,11 +45,27 @@ class PurchasesState(rx.State):
         self.spent = f"{summary.spent_cents / 100:,.2f}"
         self.count = summary.total_purchases
         top = max((c for _, _, c in summary.spending_by_project), default=1) or 1
-        self.by_project = [{"name": n, "href": routes.project(pid), "spent": f"{c / 100:,.2f}",
-                            "pct": int(c * 100 / top)} for pid, n, c in summary.spending_by_project]
-        self.rows = [{"image": p.file_name, "href": routes.image(p.image_id), "price": f"{p.price_cents / 100:,.2f}",
-                      "licence": p.licence, "project": p.project_name, "project_href": routes.project(p.project_id),
-                      "when": p.created_at.strftime("%Y-%m-%d %H:%M")} for p in summary.purchases]
+        self.by_project = [
+            {
+                "name": n,
+                "href": routes.project(pid),
+                "spent": f"{c / 100:,.2f}",
+                "pct": int(c * 100 / top),
+            }
+            for pid, n, c in summary.spending_by_project
+        ]
+        self.rows = [
+            {
+                "image": p.file_name,
+                "href": routes.image(p.image_id),
+                "price": f"{p.price_cents / 100:,.2f}",
+                "licence": p.licence,
+                "project": p.project_name,
+                "project_href": routes.project(p.project_id),
+                "when": p.created_at.strftime("%Y-%m-%d %H:%M"),
+            }
+            for p in summary.purchases
+        ]
 
     @rx.event
     def set_topup(self, value: str | list[str]) -> None:
@@ -66,8 +82,12 @@ class PurchasesState(rx.State):
                 user = await current_user(self, session)
                 if user is None:
                     raise NotAuthenticated("Sign in first.")
-                ledger.top_up(session, user=user, amount_cents=int(self.topup) * 100,
-                              idempotency_key=self._topup_key)
+                ledger.top_up(
+                    session,
+                    user=user,
+                    amount_cents=int(self.topup) * 100,
+                    idempotency_key=self._topup_key,
+                )
         except LabelHubError as exc:
             self.error = exc.message
             return None
@@ -78,43 +98,87 @@ class PurchasesState(rx.State):
 
 def _spend_row(p: rx.Var) -> rx.Component:
     return rx.vstack(
-        rx.hstack(rx.link(p["name"].to(str), href=p["href"].to(str), size="2"), rx.spacer(),
-                  rx.text(p["spent"].to(str), size="2", weight="medium"), width="100%"),
-        rx.box(rx.box(width=p["pct"].to(str) + "%", height="100%", background="var(--accent-9)",
-                      border_radius="4px"),
-               width="100%", height="8px", background="var(--accent-a3)", border_radius="4px"),
-        spacing="1", width="100%",
+        rx.hstack(
+            rx.link(p["name"].to(str), href=p["href"].to(str), size="2"),
+            rx.spacer(),
+            rx.text(p["spent"].to(str), size="2", weight="medium"),
+            width="100%",
+        ),
+        rx.box(
+            rx.box(
+                width=p["pct"].to(str) + "%",
+                height="100%",
+                background="var(--accent-9)",
+                border_radius="4px",
+            ),
+            width="100%",
+            height="8px",
+            background="var(--accent-a3)",
+            border_radius="4px",
+        ),
+        spacing="1",
+        width="100%",
     )
 
 
-@rx.page(route=routes.PURCHASES, title="Purchases · LabelHub",
-         on_load=[AuthState.require_user, PurchasesState.load])
+@rx.page(
+    route=routes.PURCHASES,
+    title="Purchases · LabelHub",
+    on_load=[AuthState.require_user, PurchasesState.load],
+)
 def purchases_page() -> rx.Component:
     topup = rx.card(
         rx.vstack(
             rx.text("Top up credits", size="2", weight="bold"),
-            rx.segmented_control.root(*[rx.segmented_control.item(v, value=v) for v in TOPUP_CHOICES],
-                                      value=PurchasesState.topup, on_change=PurchasesState.set_topup,
-                                      width="100%"),
-            rx.button(rx.icon("plus", size=14), "Add ", PurchasesState.topup, " credits",
-                      on_click=PurchasesState.do_topup, id="topup", width="100%"),
-            rx.text("Embedded mode: credits are added at once. With Stripe configured this is a card payment.",
-                    size="1", color_scheme="gray"),
+            rx.segmented_control.root(
+                *[rx.segmented_control.item(v, value=v) for v in TOPUP_CHOICES],
+                value=PurchasesState.topup,
+                on_change=PurchasesState.set_topup,
+                width="100%",
+            ),
+            rx.button(
+                rx.icon("plus", size=14),
+                "Add ",
+                PurchasesState.topup,
+                " credits",
+                on_click=PurchasesState.do_topup,
+                id="topup",
+                width="100%",
+            ),
+            rx.text(
+                "Embedded mode: credits are added at once. With Stripe configured this is a card payment.",
+                size="1",
+                color_scheme="gray",
+            ),
             spacing="2",
         ),
-        size="2", width="100%",
+        size="2",
+        width="100%",
     )
     table = rx.table.root(
-        rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in
-                                       ("Image", "Project", "Licence", "Price", "When")])),
-        rx.table.body(rx.foreach(PurchasesState.rows, lambda r: rx.table.row(
-            rx.table.cell(rx.link(r["image"].to(str), href=r["href"].to(str))),
-            rx.table.cell(rx.link(r["project"].to(str), href=r["project_href"].to(str))),
-            rx.table.cell(rx.text(r["licence"].to(str), size="1")),
-            rx.table.cell(r["price"].to(str)),
-            rx.table.cell(rx.text(r["when"].to(str), color_scheme="gray", size="2")),
-            class_name="purchase-row"))),
-        variant="surface", width="100%",
+        rx.table.header(
+            rx.table.row(
+                *[
+                    rx.table.column_header_cell(h)
+                    for h in ("Image", "Project", "Licence", "Price", "When")
+                ]
+            )
+        ),
+        rx.table.body(
+            rx.foreach(
+                PurchasesState.rows,
+                lambda r: rx.table.row(
+                    rx.table.cell(rx.link(r["image"].to(str), href=r["href"].to(str))),
+                    rx.table.cell(rx.link(r["project"].to(str), href=r["project_href"].to(str))),
+                    rx.table.cell(rx.text(r["licence"].to(str), size="1")),
+                    rx.table.cell(r["price"].to(str)),
+                    rx.table.cell(rx.text(r["when"].to(str), color_scheme="gray", size="2")),
+                    class_name="purchase-row",
+                ),
+            )
+        ),
+        variant="surface",
+        width="100%",
     )
     return page_frame(
         error_callout(PurchasesState.error),
@@ -124,24 +188,48 @@ def purchases_page() -> rx.Component:
             stat_card("Spent", PurchasesState.spent, "receipt", "credits in all"),
             stat_card("Images bought", PurchasesState.count.to_string(), "images"),
             topup,
-            columns=rx.breakpoints(initial="1", sm="2", lg="4"), spacing="4", width="100%", margin_bottom="1.5em",
+            columns=rx.breakpoints(initial="1", sm="2", lg="4"),
+            spacing="4",
+            width="100%",
+            margin_bottom="1.5em",
         ),
         rx.hstack(
             rx.box(
                 rx.heading("Purchases", size="4", margin_bottom="0.5em"),
-                rx.cond(PurchasesState.rows.length() > 0, table,
-                        empty_state("shopping-bag", "Nothing bought yet",
-                                    "Find images by label in the market and buy them into a project.",
-                                    rx.link(rx.button("Open the market"), href=routes.MARKET))),
-                flex="1", min_width="0",
+                rx.cond(
+                    PurchasesState.rows.length() > 0,
+                    table,
+                    empty_state(
+                        "shopping-bag",
+                        "Nothing bought yet",
+                        "Find images by label in the market and buy them into a project.",
+                        rx.link(rx.button("Open the market"), href=routes.MARKET),
+                    ),
+                ),
+                flex="1",
+                min_width="0",
             ),
-            rx.card(rx.vstack(
-                rx.heading("Spending per project", size="3"),
-                rx.cond(PurchasesState.by_project.length() > 0,
-                        rx.vstack(rx.foreach(PurchasesState.by_project, _spend_row), width="100%", spacing="3"),
-                        rx.text("No spending yet.", size="2", color_scheme="gray")),
-                spacing="3", width="100%"), width="320px", min_width="280px"),
-            spacing="5", align="start", width="100%",
+            rx.card(
+                rx.vstack(
+                    rx.heading("Spending per project", size="3"),
+                    rx.cond(
+                        PurchasesState.by_project.length() > 0,
+                        rx.vstack(
+                            rx.foreach(PurchasesState.by_project, _spend_row),
+                            width="100%",
+                            spacing="3",
+                        ),
+                        rx.text("No spending yet.", size="2", color_scheme="gray"),
+                    ),
+                    spacing="3",
+                    width="100%",
+                ),
+                width="320px",
+                min_width="280px",
+            ),
+            spacing="5",
+            align="start",
+            width="100%",
         ),
         title="Purchases",
         subtitle="Only you can see what you bought; producers see sales counts, never buyers.",

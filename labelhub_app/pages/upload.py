@@ -21,8 +21,8 @@ from labelhub_app.config import get_settings
 from labelhub_app.db import session_scope
 from labelhub_app.errors import InvalidInput, LabelHubError
 from labelhub_app.models import LICENCES
-from labelhub_app.services.ledger import parse_credits
 from labelhub_app.services import accounts, images, labels
+from labelhub_app.services.ledger import parse_credits
 from labelhub_app.state.auth import AuthState
 from labelhub_app.state.label_picker import LabelPickerMixin
 
@@ -77,10 +77,16 @@ class UploadState(LabelPickerMixin, rx.State):
 
     @rx.event
     def rejected(self, files: list[dict[str, Any]]) -> None:
-        names = ", ".join(f.get("file", {}).get("path", "?") if isinstance(f.get("file"), dict)
-                          else str(f.get("file", "?")) for f in files[:3])
+        names = ", ".join(
+            f.get("file", {}).get("path", "?")
+            if isinstance(f.get("file"), dict)
+            else str(f.get("file", "?"))
+            for f in files[:3]
+        )
         limit = get_settings().max_upload_bytes // 1_048_576
-        self.error = f"Some files were not added ({names}): only images up to {limit} MB are accepted."
+        self.error = (
+            f"Some files were not added ({names}): only images up to {limit} MB are accepted."
+        )
 
     @rx.event
     async def start(self, sizes: list[list[Any]]) -> None:
@@ -105,15 +111,33 @@ class UploadState(LabelPickerMixin, rx.State):
                     labels.check_label_name(n)
             auth = await self.get_state(AuthState)
             with session_scope() as session:
-                user = accounts.require_role(accounts.user_for_token(session, auth.session_token), "producer")
+                user = accounts.require_role(
+                    accounts.user_for_token(session, auth.session_token), "producer"
+                )
                 user_id = user.id
         except LabelHubError as exc:
             self.error = exc.message
             return
-        self.rows = [{"name": str(n), "size": _human(int(s)), "bytes": int(s), "status": "waiting",
-                      "progress": 0, "message": "", "href": "", "thumb": ""} for n, s in sizes]
-        self._batch = {"price": price, "licence": self.licence, "labels": bulk, "per_file": per_file,
-                       "user_id": user_id}
+        self.rows = [
+            {
+                "name": str(n),
+                "size": _human(int(s)),
+                "bytes": int(s),
+                "status": "waiting",
+                "progress": 0,
+                "message": "",
+                "href": "",
+                "thumb": "",
+            }
+            for n, s in sizes
+        ]
+        self._batch = {
+            "price": price,
+            "licence": self.licence,
+            "labels": bulk,
+            "per_file": per_file,
+            "user_id": user_id,
+        }
         self.uploading = True
 
     @rx.event
@@ -152,7 +176,9 @@ class UploadState(LabelPickerMixin, rx.State):
                 self._set_row(i, status="checking", progress=100)
             result = await asyncio.to_thread(_ingest, batch, name, data, oversize)
             if result.get("image_id"):
-                result["thumb"] = f"{base}{routes.API}/images/{result['image_id']}/private-thumb/256"
+                result["thumb"] = (
+                    f"{base}{routes.API}/images/{result['image_id']}/private-thumb/256"
+                )
             async with self:
                 self._set_row(i, progress=100, **result)
 
@@ -174,7 +200,9 @@ class UploadState(LabelPickerMixin, rx.State):
         async with self:
             ok = sum(1 for r in self.rows if r["status"] == "done")
             bad = len(self.rows) - ok
-            self.summary = f"{ok} of {len(self.rows)} images uploaded" + (f", {bad} not uploaded." if bad else ".")
+            self.summary = f"{ok} of {len(self.rows)} images uploaded" + (
+                f", {bad} not uploaded." if bad else "."
+            )
             self.uploading = False
             self._batch = {}
             self.file_labels = {}
@@ -185,8 +213,12 @@ class UploadState(LabelPickerMixin, rx.State):
         following = index + 1
         while following < len(names) and names[following] != name:
             async with self:
-                self._set_row(following, status="error", progress=100,
-                              message=f"{names[following]} is empty: there is nothing to upload.")
+                self._set_row(
+                    following,
+                    status="error",
+                    progress=100,
+                    message=f"{names[following]} is empty: there is nothing to upload.",
+                )
             following += 1
         return following
 
@@ -212,14 +244,26 @@ def _ingest(batch: dict[str, Any], name: str, data: bytes, oversize: bool) -> di
         user = session.get(User, batch["user_id"])
         own = tuple(batch["per_file"].get(name, ()))
         [result] = images.ingest_images(
-            session, actor=user, files=[images.UploadedFile(name, data, own)],  # type: ignore[arg-type]
-            labels=batch["labels"], price_cents=batch["price"], licence=batch["licence"],
+            session,
+            actor=user,
+            files=[images.UploadedFile(name, data, own)],  # type: ignore[arg-type]
+            labels=batch["labels"],
+            price_cents=batch["price"],
+            licence=batch["licence"],
         )
     if result.ok:
-        return {"status": "done", "message": result.message, "image_id": result.image_id,
-                "href": routes.image(result.image_id or "")}
+        return {
+            "status": "done",
+            "message": result.message,
+            "image_id": result.image_id,
+            "href": routes.image(result.image_id or ""),
+        }
     if result.duplicate_of:
-        return {"status": "duplicate", "message": result.message, "href": routes.image(result.duplicate_of)}
+        return {
+            "status": "duplicate",
+            "message": result.message,
+            "href": routes.image(result.duplicate_of),
+        }
     return {"status": "error", "message": result.message}
 
 
@@ -236,55 +280,118 @@ _STATUS = {
 def _status_badge(status: rx.Var[str]) -> rx.Component:
     return rx.match(
         status,
-        *[(key, rx.badge(rx.icon(icon, size=12), text, color_scheme=colour, variant="soft"))
-          for key, (icon, colour, text) in _STATUS.items()],
+        *[
+            (key, rx.badge(rx.icon(icon, size=12), text, color_scheme=colour, variant="soft"))
+            for key, (icon, colour, text) in _STATUS.items()
+        ],
         rx.badge(status),
     )
 
 
 def _result_row(row: rx.Var) -> rx.Component:
     return rx.hstack(
-        rx.cond(row["thumb"].to(str) != "",
-                rx.image(src=row["thumb"].to(str), width="48px", height="36px", object_fit="cover",
-                         border_radius="6px"),
-                rx.center(rx.icon("image", size=18, color="var(--gray-9)"), width="48px", height="36px",
-                          border_radius="6px", background="var(--gray-a3)")),
+        rx.cond(
+            row["thumb"].to(str) != "",
+            rx.image(
+                src=row["thumb"].to(str),
+                width="48px",
+                height="36px",
+                object_fit="cover",
+                border_radius="6px",
+            ),
+            rx.center(
+                rx.icon("image", size=18, color="var(--gray-9)"),
+                width="48px",
+                height="36px",
+                border_radius="6px",
+                background="var(--gray-a3)",
+            ),
+        ),
         rx.vstack(
-            rx.hstack(rx.text(row["name"].to(str), size="2", weight="medium"),
-                      rx.text(row["size"].to(str), size="1", color_scheme="gray"), align="baseline"),
-            rx.progress(value=row["progress"].to(int), max=100, size="1", width="100%", duration="150ms",
-                        color_scheme=rx.match(row["status"].to(str), ("done", "green"), ("error", "red"),
-                                              ("duplicate", "amber"), "indigo")),
-            rx.cond(row["message"].to(str) != "",
-                    rx.cond(row["href"].to(str) != "",
-                            rx.link(row["message"].to(str), href=row["href"].to(str), size="1"),
-                            rx.text(row["message"].to(str), size="1", color_scheme="red",
-                                    class_name="file-error"))),
-            spacing="1", flex="1",
+            rx.hstack(
+                rx.text(row["name"].to(str), size="2", weight="medium"),
+                rx.text(row["size"].to(str), size="1", color_scheme="gray"),
+                align="baseline",
+            ),
+            rx.progress(
+                value=row["progress"].to(int),
+                max=100,
+                size="1",
+                width="100%",
+                duration="150ms",
+                color_scheme=rx.match(
+                    row["status"].to(str),
+                    ("done", "green"),
+                    ("error", "red"),
+                    ("duplicate", "amber"),
+                    "indigo",
+                ),
+            ),
+            rx.cond(
+                row["message"].to(str) != "",
+                rx.cond(
+                    row["href"].to(str) != "",
+                    rx.link(row["message"].to(str), href=row["href"].to(str), size="1"),
+                    rx.text(
+                        row["message"].to(str),
+                        size="1",
+                        color_scheme="red",
+                        class_name="file-error",
+                    ),
+                ),
+            ),
+            spacing="1",
+            flex="1",
         ),
         _status_badge(row["status"].to(str)),
-        width="100%", align="center", padding="10px 12px", border="1px solid var(--gray-a4)",
-        border_radius="10px", background="var(--color-panel-solid)", class_name="upload-row",
+        width="100%",
+        align="center",
+        padding="10px 12px",
+        border="1px solid var(--gray-a4)",
+        border_radius="10px",
+        background="var(--color-panel-solid)",
+        class_name="upload-row",
     )
 
 
 def _selected_row(name: rx.Var[str]) -> rx.Component:
     return rx.hstack(
         rx.icon("file-image", size=18, color="var(--accent-9)"),
-        rx.text(name, size="2", weight="medium", width="40%", overflow="hidden", text_overflow="ellipsis",
-                white_space="nowrap"),
+        rx.text(
+            name,
+            size="2",
+            weight="medium",
+            width="40%",
+            overflow="hidden",
+            text_overflow="ellipsis",
+            white_space="nowrap",
+        ),
         rx.el.input(
-            placeholder="labels for this image (comma separated)", list="label-options",
+            placeholder="labels for this image (comma separated)",
+            list="label-options",
             # not controlled (a controlled field drops keys typed while an event is in flight);
             # keyed by file name so a changed selection gets fresh fields
-            default_value=UploadState.file_labels.get(name, ""), key=name,
+            default_value=UploadState.file_labels.get(name, ""),
+            key=name,
             on_change=lambda v: UploadState.set_file_label(name, v),
-            class_name="file-labels", aria_label=f"labels for {name}",
-            style={"flex": "1", "padding": "6px 10px", "border": "1px solid var(--gray-a7)",
-                   "borderRadius": "8px", "background": "var(--color-surface)", "fontSize": "14px"},
+            class_name="file-labels",
+            aria_label=f"labels for {name}",
+            style={
+                "flex": "1",
+                "padding": "6px 10px",
+                "border": "1px solid var(--gray-a7)",
+                "borderRadius": "8px",
+                "background": "var(--color-surface)",
+                "fontSize": "14px",
+            },
         ),
-        width="100%", align="center", padding="8px 12px", border="1px solid var(--gray-a4)",
-        border_radius="10px", background="var(--color-panel-solid)", class_name="selected-file",
+        width="100%",
+        align="center",
+        padding="8px 12px",
+        border="1px solid var(--gray-a4)",
+        border_radius="10px",
+        background="var(--color-panel-solid)",
+        class_name="selected-file",
     )
 
 
@@ -293,49 +400,87 @@ def _settings_panel() -> rx.Component:
         rx.vstack(
             rx.heading("For the whole batch", size="3"),
             rx.text("Labels", size="2", weight="medium"),
-            label_picker(chosen=UploadState.chosen_labels, text=UploadState.label_text,
-                         suggestions=UploadState.label_suggestions, on_text=UploadState.set_label_text,
-                         on_key=UploadState.label_key, on_pick=UploadState.pick_label,
-                         on_remove=UploadState.remove_label, placeholder="Labels for every image",
-                         field_id="batch-labels"),
+            label_picker(
+                chosen=UploadState.chosen_labels,
+                text=UploadState.label_text,
+                suggestions=UploadState.label_suggestions,
+                on_text=UploadState.set_label_text,
+                on_key=UploadState.label_key,
+                on_pick=UploadState.pick_label,
+                on_remove=UploadState.remove_label,
+                placeholder="Labels for every image",
+                field_id="batch-labels",
+            ),
             error_callout(UploadState.label_error),
             rx.text("Price per image (credits)", size="2", weight="medium"),
-            rx.input(value=UploadState.price, on_change=UploadState.set_price, id="price", width="100%",
-                     input_mode="decimal"),
+            rx.input(
+                value=UploadState.price,
+                on_change=UploadState.set_price,
+                id="price",
+                width="100%",
+                input_mode="decimal",
+            ),
             rx.text("Licence", size="2", weight="medium"),
             rx.select.root(
                 rx.select.trigger(width="100%", id="licence"),
-                rx.select.content(*[rx.select.item(title, value=code) for code, title in LICENCES.items()]),
-                value=UploadState.licence, on_change=UploadState.set_licence,
+                rx.select.content(
+                    *[rx.select.item(title, value=code) for code, title in LICENCES.items()]
+                ),
+                value=UploadState.licence,
+                on_change=UploadState.set_licence,
             ),
-            spacing="3", width="100%",
+            spacing="3",
+            width="100%",
         ),
-        width="340px", min_width="300px", size="3",
+        width="340px",
+        min_width="300px",
+        size="3",
     )
 
 
-@rx.page(route=routes.UPLOAD, title="Upload · LabelHub",
-         on_load=[AuthState.require_user, UploadState.load])
+@rx.page(
+    route=routes.UPLOAD,
+    title="Upload · LabelHub",
+    on_load=[AuthState.require_user, UploadState.load],
+)
 def upload_page() -> rx.Component:
     files = rx.selected_files(UPLOAD_ID)
     drop = rx.upload(
         rx.vstack(
-            rx.center(rx.icon("image-up", size=30, color="var(--accent-9)"), width="64px", height="64px",
-                      border_radius="18px", background="var(--accent-a3)"),
+            rx.center(
+                rx.icon("image-up", size=30, color="var(--accent-9)"),
+                width="64px",
+                height="64px",
+                border_radius="18px",
+                background="var(--accent-a3)",
+            ),
             rx.heading("Drop images here", size="4"),
-            rx.text("or click to choose files. JPEG, PNG, WebP, GIF, TIFF or BMP, up to ",
-                    f"{get_settings().max_upload_bytes // 1_048_576} MB each.", size="2",
-                    color_scheme="gray"),
-            align="center", spacing="2",
+            rx.text(
+                "or click to choose files. JPEG, PNG, WebP, GIF, TIFF or BMP, up to ",
+                f"{get_settings().max_upload_bytes // 1_048_576} MB each.",
+                size="2",
+                color_scheme="gray",
+            ),
+            align="center",
+            spacing="2",
         ),
-        id=UPLOAD_ID, multiple=True, accept=ACCEPT, max_size=get_settings().max_upload_bytes,
+        id=UPLOAD_ID,
+        multiple=True,
+        accept=ACCEPT,
+        max_size=get_settings().max_upload_bytes,
         on_drop_rejected=UploadState.rejected,
-        border="2px dashed var(--accent-7)", border_radius="16px", padding="2.5em", width="100%",
-        background="var(--accent-a2)", cursor="pointer",
+        border="2px dashed var(--accent-7)",
+        border_radius="16px",
+        padding="2.5em",
+        width="100%",
+        background="var(--accent-a2)",
+        cursor="pointer",
     )
     return page_frame(
-        rx.el.datalist(rx.foreach(UploadState.label_options, lambda n: rx.el.option(value=n)),
-                       id="label-options"),
+        rx.el.datalist(
+            rx.foreach(UploadState.label_options, lambda n: rx.el.option(value=n)),
+            id="label-options",
+        ),
         rx.hstack(
             rx.vstack(
                 drop,
@@ -343,18 +488,39 @@ def upload_page() -> rx.Component:
                 rx.cond(
                     files.length() > 0,
                     rx.vstack(
-                        rx.hstack(rx.heading(files.length().to_string(), " selected", size="3"), rx.spacer(),
-                                  rx.button("Clear", variant="ghost", on_click=rx.clear_selected_files(UPLOAD_ID)),
-                                  width="100%", align="center"),
+                        rx.hstack(
+                            rx.heading(files.length().to_string(), " selected", size="3"),
+                            rx.spacer(),
+                            rx.button(
+                                "Clear",
+                                variant="ghost",
+                                on_click=rx.clear_selected_files(UPLOAD_ID),
+                            ),
+                            width="100%",
+                            align="center",
+                        ),
                         rx.foreach(files, _selected_row),
                         rx.button(
-                            rx.icon("upload", size=16), "Upload ", files.length().to_string(), " images",
-                            size="3", width="100%", id="start-upload", loading=UploadState.uploading,
-                            on_click=[UploadState.start(selected_sizes),
-                                      UploadState.receive(rx.upload_files_chunk(
-                                          upload_id=UPLOAD_ID, on_upload_progress=UploadState.on_progress))],
+                            rx.icon("upload", size=16),
+                            "Upload ",
+                            files.length().to_string(),
+                            " images",
+                            size="3",
+                            width="100%",
+                            id="start-upload",
+                            loading=UploadState.uploading,
+                            on_click=[
+                                UploadState.start(selected_sizes),
+                                UploadState.receive(
+                                    rx.upload_files_chunk(
+                                        upload_id=UPLOAD_ID,
+                                        on_upload_progress=UploadState.on_progress,
+                                    )
+                                ),
+                            ],
                         ),
-                        width="100%", spacing="2",
+                        width="100%",
+                        spacing="2",
                     ),
                 ),
                 rx.cond(
@@ -362,25 +528,49 @@ def upload_page() -> rx.Component:
                     rx.vstack(
                         rx.hstack(
                             rx.heading("Progress", size="3"),
-                            rx.text(UploadState.done_count.to_string(), " of ",
-                                    UploadState.rows.length().to_string(), " done", size="2", color_scheme="gray"),
+                            rx.text(
+                                UploadState.done_count.to_string(),
+                                " of ",
+                                UploadState.rows.length().to_string(),
+                                " done",
+                                size="2",
+                                color_scheme="gray",
+                            ),
                             rx.spacer(),
-                            rx.cond(~UploadState.uploading,
-                                    rx.button("Clear list", variant="ghost", on_click=UploadState.clear)),
-                            width="100%", align="center",
+                            rx.cond(
+                                ~UploadState.uploading,
+                                rx.button(
+                                    "Clear list", variant="ghost", on_click=UploadState.clear
+                                ),
+                            ),
+                            width="100%",
+                            align="center",
                         ),
-                        rx.cond(UploadState.summary != "",
-                                rx.callout(UploadState.summary, icon="info", width="100%", id="upload-summary")),
+                        rx.cond(
+                            UploadState.summary != "",
+                            rx.callout(
+                                UploadState.summary, icon="info", width="100%", id="upload-summary"
+                            ),
+                        ),
                         rx.foreach(UploadState.rows, _result_row),
-                        rx.cond(UploadState.summary != "",
-                                rx.link(rx.button("Go to dashboard", variant="soft"), href=routes.DASHBOARD)),
-                        width="100%", spacing="2",
+                        rx.cond(
+                            UploadState.summary != "",
+                            rx.link(
+                                rx.button("Go to dashboard", variant="soft"), href=routes.DASHBOARD
+                            ),
+                        ),
+                        width="100%",
+                        spacing="2",
                     ),
                 ),
-                flex="1", spacing="4", min_width="0",
+                flex="1",
+                spacing="4",
+                min_width="0",
             ),
             _settings_panel(),
-            spacing="5", align="start", width="100%",
+            spacing="5",
+            align="start",
+            width="100%",
         ),
         title="Upload images",
         subtitle="Every file is checked: broken, huge or duplicate images are refused with a reason, the rest land.",

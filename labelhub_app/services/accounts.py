@@ -18,16 +18,8 @@ from labelhub_app.models import ROLES, AuthSession, User, utcnow
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD = 8
 
-_ADJECTIVES = (
-    "amber azure bold brave bright calm clever coral crisp deft eager fleet gentle golden "
-    "hazel jade keen lively lucid mellow misty noble nimble olive quiet rapid rosy sage "
-    "silver sly steady sunny swift tidy vivid warm wise witty zesty"
-).split()
-_ANIMALS = (
-    "badger beaver bison crane falcon ferret finch fox gecko heron ibis jackal koala lemur "
-    "lynx marten mole newt ocelot otter owl panda puffin quail raven robin seal stoat swan "
-    "tapir toucan vole walrus wren yak zebra"
-).split()
+_ADJECTIVES = ["amber", "azure", "bold", "brave", "bright", "calm", "clever", "coral", "crisp", "deft", "eager", "fleet", "gentle", "golden", "hazel", "jade", "keen", "lively", "lucid", "mellow", "misty", "noble", "nimble", "olive", "quiet", "rapid", "rosy", "sage", "silver", "sly", "steady", "sunny", "swift", "tidy", "vivid", "warm", "wise", "witty", "zesty"]
+_ANIMALS = ["badger", "beaver", "bison", "crane", "falcon", "ferret", "finch", "fox", "gecko", "heron", "ibis", "jackal", "koala", "lemur", "lynx", "marten", "mole", "newt", "ocelot", "otter", "owl", "panda", "puffin", "quail", "raven", "robin", "seal", "stoat", "swan", "tapir", "toucan", "vole", "walrus", "wren", "yak", "zebra"]
 
 
 @dataclass(frozen=True)

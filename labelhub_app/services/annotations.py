@@ -109,9 +109,17 @@ def coalesce_edits(edits: Iterable[BoxEdit]) -> list[BoxEdit]:
         elif prev.kind == "create":
             final[box_id] = None if edit.kind == "delete" else BoxEdit("create", edit.box)
         elif prev.kind == "update":
-            final[box_id] = BoxEdit("delete", edit.box) if edit.kind == "delete" else BoxEdit("update", edit.box)
+            final[box_id] = (
+                BoxEdit("delete", edit.box)
+                if edit.kind == "delete"
+                else BoxEdit("update", edit.box)
+            )
         else:  # prev delete
-            final[box_id] = BoxEdit("update", edit.box) if edit.kind == "create" else BoxEdit("delete", edit.box)
+            final[box_id] = (
+                BoxEdit("update", edit.box)
+                if edit.kind == "create"
+                else BoxEdit("delete", edit.box)
+            )
     return [e for i in order if (e := final[i]) is not None]
 
 
@@ -152,23 +160,41 @@ def _require_view(session: Session, user: User | None, image: Image) -> User:
 
 
 def _box_dict(box: Box, label: str) -> dict[str, Any]:
-    return {"id": box.public_id, "label": label, "x": box.x, "y": box.y, "w": box.w, "h": box.h,
-            "source": box.source, "score": box.score}
+    return {
+        "id": box.public_id,
+        "label": label,
+        "x": box.x,
+        "y": box.y,
+        "w": box.w,
+        "h": box.h,
+        "source": box.source,
+        "score": box.score,
+    }
 
 
-def current_boxes(session: Session, image_id: int, box_ids: list[str] | None = None) -> list[dict[str, Any]]:
+def current_boxes(
+    session: Session, image_id: int, box_ids: list[str] | None = None
+) -> list[dict[str, Any]]:
     """The image's boxes (only those with the given public ids, when given)."""
-    query = select(Box, Label.name).join(Label, col(Label.id) == Box.label_id).where(Box.image_id == image_id)
+    query = (
+        select(Box, Label.name)
+        .join(Label, col(Label.id) == Box.label_id)
+        .where(Box.image_id == image_id)
+    )
     if box_ids is not None:
         query = query.where(col(Box.public_id).in_(box_ids))
     return [_box_dict(b, name) for b, name in session.exec(query.order_by(col(Box.id))).all()]
 
 
 def current_tags(session: Session, image_id: int) -> list[str]:
-    return list(session.exec(
-        select(Label.name).join(ImageLabel, col(ImageLabel.label_id) == Label.id)
-        .where(ImageLabel.image_id == image_id).order_by(Label.name)
-    ))
+    return list(
+        session.exec(
+            select(Label.name)
+            .join(ImageLabel, col(ImageLabel.label_id) == Label.id)
+            .where(ImageLabel.image_id == image_id)
+            .order_by(Label.name)
+        )
+    )
 
 
 def load_annotations(session: Session, *, actor: User | None, image_id: str) -> AnnotationView:
@@ -176,9 +202,15 @@ def load_annotations(session: Session, *, actor: User | None, image_id: str) -> 
     user = _require_view(session, actor, image)
     owner = session.get(User, image.owner_id)
     return AnnotationView(
-        image.public_id, image.file_name, image.width, image.height, image.revision,
-        current_boxes(session, image.id), current_tags(session, image.id),  # type: ignore[arg-type]
-        owner.pseudonym if owner else "", may_edit(user, image),
+        image.public_id,
+        image.file_name,
+        image.width,
+        image.height,
+        image.revision,
+        current_boxes(session, image.id),
+        current_tags(session, image.id),  # type: ignore[arg-type]
+        owner.pseudonym if owner else "",
+        may_edit(user, image),
     )
 
 
@@ -198,18 +230,29 @@ def _clean_box(raw: dict[str, Any], image: Image) -> dict[str, Any]:
     x0, y0 = max(0.0, x), max(0.0, y)
     x1, y1 = min(float(image.width), x + w), min(float(image.height), y + h)
     if x1 - x0 < MIN_SIDE_PX or y1 - y0 < MIN_SIDE_PX:
-        raise InvalidInput("A box must cover some of the image (at least 1x1 pixel inside it); it was not saved.")
+        raise InvalidInput(
+            "A box must cover some of the image (at least 1x1 pixel inside it); it was not saved."
+        )
     box_id = str(raw.get("id") or "")
     if not 1 <= len(box_id) <= 36:
         raise InvalidInput("A box needs an id of 1-36 characters.")
     label = str(raw.get("label") or "").strip()
     if not label:
         raise InvalidInput("Give every box a label.")
-    source = raw.get("source") if raw.get("source") in (SOURCE_HUMAN, SOURCE_MODEL) else SOURCE_HUMAN
+    source = (
+        raw.get("source") if raw.get("source") in (SOURCE_HUMAN, SOURCE_MODEL) else SOURCE_HUMAN
+    )
     score = raw.get("score")
-    return {"id": box_id, "label": label, "x": round(x0, 1), "y": round(y0, 1),
-            "w": round(x1 - x0, 1), "h": round(y1 - y0, 1), "source": source,
-            "score": float(score) if isinstance(score, int | float) else None}
+    return {
+        "id": box_id,
+        "label": label,
+        "x": round(x0, 1),
+        "y": round(y0, 1),
+        "w": round(x1 - x0, 1),
+        "h": round(y1 - y0, 1),
+        "source": source,
+        "score": float(score) if isinstance(score, int | float) else None,
+    }
 
 
 def _summary(changes: list[dict[str, Any]]) -> str:
@@ -220,34 +263,66 @@ def _summary(changes: list[dict[str, Any]]) -> str:
             if before["label"] != after["label"]:
                 counts["relabelled"] += 1
             if any(before[k] != after[k] for k in ("x", "y", "w", "h")):
-                counts["moved" if (before["w"], before["h"]) == (after["w"], after["h"]) else "resized"] += 1
+                counts[
+                    "moved" if (before["w"], before["h"]) == (after["w"], after["h"]) else "resized"
+                ] += 1
         else:
-            counts[{"add": "added", "remove": "removed", "tag_add": "tags added",
-                    "tag_remove": "tags removed"}[c["op"]]] += 1
+            counts[
+                {
+                    "add": "added",
+                    "remove": "removed",
+                    "tag_add": "tags added",
+                    "tag_remove": "tags removed",
+                }[c["op"]]
+            ] += 1
     order = ("added", "removed", "moved", "resized", "relabelled", "tags added", "tags removed")
     parts = [f"{counts[k]} {k}" for k in order if counts[k]]
     return ", ".join(parts) or "no changes"
 
 
-_ACTION = {"add": "create", "remove": "delete", "update": "update", "tag_add": "tag_add",
-           "tag_remove": "tag_remove"}
+_ACTION = {
+    "add": "create",
+    "remove": "delete",
+    "update": "update",
+    "tag_add": "tag_add",
+    "tag_remove": "tag_remove",
+}
 
 
 def _append_revision(
-    session: Session, *, actor: User, image: Image, changes: list[dict[str, Any]], kind: str,
-    save_key: str | None = None, restored_from: int | None = None,
+    session: Session,
+    *,
+    actor: User,
+    image: Image,
+    changes: list[dict[str, Any]],
+    kind: str,
+    save_key: str | None = None,
+    restored_from: int | None = None,
 ) -> AnnotationRevision:
     """Write the revision row, its operation-log rows and bump the image's revision (no commit)."""
     number = image.revision + 1
     revision = AnnotationRevision(
-        image_id=image.id, number=number, author_id=actor.id, kind=kind,  # type: ignore[arg-type]
-        restored_from=restored_from, summary=_summary(changes), save_key=save_key, changes=changes,
+        image_id=image.id,
+        number=number,
+        author_id=actor.id,
+        kind=kind,  # type: ignore[arg-type]
+        restored_from=restored_from,
+        summary=_summary(changes),
+        save_key=save_key,
+        changes=changes,
     )
     session.add(revision)
     for change in changes:
         action = "restore" if kind == "restore" else _ACTION[change["op"]]
-        session.add(Operation(user_id=actor.id, image_id=image.id, action=action,  # type: ignore[arg-type]
-                              revision=number, payload=change))
+        session.add(
+            Operation(
+                user_id=actor.id,
+                image_id=image.id,
+                action=action,  # type: ignore[arg-type]
+                revision=number,
+                payload=change,
+            )
+        )
     image.revision = number
     image.updated_at = utcnow()
     session.add(image)
@@ -256,22 +331,47 @@ def _append_revision(
 
 def _apply(session: Session, *, actor: User, image: Image, changes: list[dict[str, Any]]) -> None:
     """Make the box and tag rows match ``changes`` (no commit)."""
-    names = {c["box"]["label"] for c in changes if c["op"] in ("add",)} | \
-        {c["after"]["label"] for c in changes if c["op"] == "update"} | \
-        {c["label"] for c in changes if c["op"] in ("tag_add", "tag_remove")}
+    names = (
+        {c["box"]["label"] for c in changes if c["op"] in ("add",)}
+        | {c["after"]["label"] for c in changes if c["op"] == "update"}
+        | {c["label"] for c in changes if c["op"] in ("tag_add", "tag_remove")}
+    )
     labels = {lb.name: lb for lb in resolve_labels(session, names=names, actor=actor, create=True)}
-    existing = {b.public_id: b for b in session.exec(
-        select(Box).where(Box.image_id == image.id, col(Box.public_id).in_(
-            [c["box"]["id"] if c["op"] != "update" else c["after"]["id"]
-             for c in changes if c["op"] in ("add", "remove", "update")]))
-    )}
+    existing = {
+        b.public_id: b
+        for b in session.exec(
+            select(Box).where(
+                Box.image_id == image.id,
+                col(Box.public_id).in_(
+                    [
+                        c["box"]["id"] if c["op"] != "update" else c["after"]["id"]
+                        for c in changes
+                        if c["op"] in ("add", "remove", "update")
+                    ]
+                ),
+            )
+        )
+    }
     now = utcnow()
     for c in changes:
         if c["op"] == "add":
             b = c["box"]
-            session.add(Box(public_id=b["id"], image_id=image.id, label_id=labels[b["label"]].id,  # type: ignore[arg-type]
-                            x=b["x"], y=b["y"], w=b["w"], h=b["h"], author_id=actor.id,  # type: ignore[arg-type]
-                            source=b["source"], score=b["score"], created_at=now, updated_at=now))
+            session.add(
+                Box(
+                    public_id=b["id"],
+                    image_id=image.id,
+                    label_id=labels[b["label"]].id,  # type: ignore[arg-type]
+                    x=b["x"],
+                    y=b["y"],
+                    w=b["w"],
+                    h=b["h"],
+                    author_id=actor.id,  # type: ignore[arg-type]
+                    source=b["source"],
+                    score=b["score"],
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
         elif c["op"] == "update":
             row, a = existing[c["after"]["id"]], c["after"]
             row.label_id = labels[a["label"]].id  # type: ignore[assignment]
@@ -281,7 +381,9 @@ def _apply(session: Session, *, actor: User, image: Image, changes: list[dict[st
         elif c["op"] == "remove":
             session.delete(existing[c["box"]["id"]])
         elif c["op"] == "tag_add":
-            session.add(ImageLabel(image_id=image.id, label_id=labels[c["label"]].id, added_by_id=actor.id))  # type: ignore[arg-type]
+            session.add(
+                ImageLabel(image_id=image.id, label_id=labels[c["label"]].id, added_by_id=actor.id)
+            )  # type: ignore[arg-type]
         elif c["op"] == "tag_remove":
             row = session.get(ImageLabel, (image.id, labels[c["label"]].id))
             if row is not None:
@@ -348,8 +450,10 @@ def _compute_changes(
 
 def _stale(session: Session, image: Image, base_revision: int) -> Conflict:
     latest = session.exec(
-        select(AnnotationRevision, User.pseudonym).join(User, col(User.id) == AnnotationRevision.author_id)
-        .where(AnnotationRevision.image_id == image.id).order_by(col(AnnotationRevision.number).desc())
+        select(AnnotationRevision, User.pseudonym)
+        .join(User, col(User.id) == AnnotationRevision.author_id)
+        .where(AnnotationRevision.image_id == image.id)
+        .order_by(col(AnnotationRevision.number).desc())
     ).first()
     who = f" by {latest[1]}" if latest else ""
     return Conflict(
@@ -372,7 +476,9 @@ def save_annotations(
     image = _image(session, image_id)
     user = _require_edit(actor, image)
     if save_key:
-        done = session.exec(select(AnnotationRevision).where(AnnotationRevision.save_key == save_key)).first()
+        done = session.exec(
+            select(AnnotationRevision).where(AnnotationRevision.save_key == save_key)
+        ).first()
         if done is not None:
             return SaveResult(done.number, done.summary, _count_boxes(session, image.id))  # type: ignore[arg-type]
     if base_revision != image.revision:
@@ -381,8 +487,9 @@ def save_annotations(
     if not changes:
         return SaveResult(image.revision, "no changes", _count_boxes(session, image.id))  # type: ignore[arg-type]
     _apply(session, actor=user, image=image, changes=changes)
-    revision = _append_revision(session, actor=user, image=image, changes=changes, kind="edit",
-                                save_key=save_key)
+    revision = _append_revision(
+        session, actor=user, image=image, changes=changes, kind="edit", save_key=save_key
+    )
     try:
         session.commit()
     except IntegrityError:
@@ -393,7 +500,9 @@ def save_annotations(
 
 
 def _count_boxes(session: Session, image_id: int) -> int:
-    return int(session.exec(select(func.count()).select_from(Box).where(Box.image_id == image_id)).one())
+    return int(
+        session.exec(select(func.count()).select_from(Box).where(Box.image_id == image_id)).one()
+    )
 
 
 # --- saving many images at once (imports) -------------------------------------------------------
@@ -469,7 +578,10 @@ def save_annotations_batch(
 
 
 def _save_chunk(
-    session: Session, actor: User, items: list[BatchItem], indices: list[int],
+    session: Session,
+    actor: User,
+    items: list[BatchItem],
+    indices: list[int],
     outcomes: list[BatchOutcome | None],
 ) -> None:
     """Save the items at ``indices`` (each image at most once) in one transaction."""
@@ -480,8 +592,9 @@ def _save_chunk(
         return image.public_id if isinstance(image, Image) else str(image)
 
     rows = session.exec(
-        select(Image.id, Image.public_id, Image.owner_id, Image.width, Image.height, Image.revision)
-        .where(col(Image.public_id).in_([key(i) for i in indices]))
+        select(
+            Image.id, Image.public_id, Image.owner_id, Image.width, Image.height, Image.revision
+        ).where(col(Image.public_id).in_([key(i) for i in indices]))
     ).all()
     targets = {r[1]: _Target(*r) for r in rows}
 
@@ -506,18 +619,39 @@ def _save_chunk(
     boxes: dict[int, dict[str, dict[str, Any]]] = {i: {} for i in ids}
     box_pk: dict[tuple[int, str], int] = {}
     for pk, image_id, public_id, name, x, y, w, h, source, score in session.exec(
-        select(Box.id, Box.image_id, Box.public_id, Label.name, Box.x, Box.y, Box.w, Box.h,
-               Box.source, Box.score)
-        .join(Label, col(Label.id) == Box.label_id).where(col(Box.image_id).in_(ids))
+        select(
+            Box.id,
+            Box.image_id,
+            Box.public_id,
+            Label.name,
+            Box.x,
+            Box.y,
+            Box.w,
+            Box.h,
+            Box.source,
+            Box.score,
+        )
+        .join(Label, col(Label.id) == Box.label_id)
+        .where(col(Box.image_id).in_(ids))
         .order_by(col(Box.id))
     ):
-        boxes[image_id][public_id] = {"id": public_id, "label": name, "x": x, "y": y, "w": w,
-                                      "h": h, "source": source, "score": score}
+        boxes[image_id][public_id] = {
+            "id": public_id,
+            "label": name,
+            "x": x,
+            "y": y,
+            "w": w,
+            "h": h,
+            "source": source,
+            "score": score,
+        }
         box_pk[(image_id, public_id)] = pk
     tags: dict[int, list[str]] = {i: [] for i in ids}
     for image_id, name in session.exec(
-        select(ImageLabel.image_id, Label.name).join(Label, col(Label.id) == ImageLabel.label_id)
-        .where(col(ImageLabel.image_id).in_(ids)).order_by(Label.name)
+        select(ImageLabel.image_id, Label.name)
+        .join(Label, col(Label.id) == ImageLabel.label_id)
+        .where(col(ImageLabel.image_id).in_(ids))
+        .order_by(Label.name)
     ):
         tags[image_id].append(name)
 
@@ -527,22 +661,38 @@ def _save_chunk(
         try:
             count = len(boxes[target.id])
             changes, count = _compute_changes(
-                target, coalesce_edits(item.edits), item.tags, boxes[target.id], count, tags[target.id]
+                target,
+                coalesce_edits(item.edits),
+                item.tags,
+                boxes[target.id],
+                count,
+                tags[target.id],
             )
         except LabelHubError as exc:
             outcomes[i] = BatchOutcome(target.public_id, error=exc)
             continue
         if not changes:
-            outcomes[i] = BatchOutcome(target.public_id, SaveResult(target.revision, "no changes", count))
+            outcomes[i] = BatchOutcome(
+                target.public_id, SaveResult(target.revision, "no changes", count)
+            )
             continue
         planned.append((i, target, changes, count))
     if not planned:
         return
 
-    names = {c["box"]["label"] for _, _, cs, _ in planned for c in cs if c["op"] == "add"} | \
-        {c["after"]["label"] for _, _, cs, _ in planned for c in cs if c["op"] == "update"} | \
-        {c["label"] for _, _, cs, _ in planned for c in cs if c["op"] in ("tag_add", "tag_remove")}
-    label_ids = {lb.name: lb.id for lb in resolve_labels(session, names=names, actor=actor, create=True)}
+    names = (
+        {c["box"]["label"] for _, _, cs, _ in planned for c in cs if c["op"] == "add"}
+        | {c["after"]["label"] for _, _, cs, _ in planned for c in cs if c["op"] == "update"}
+        | {
+            c["label"]
+            for _, _, cs, _ in planned
+            for c in cs
+            if c["op"] in ("tag_add", "tag_remove")
+        }
+    )
+    label_ids = {
+        lb.name: lb.id for lb in resolve_labels(session, names=names, actor=actor, create=True)
+    }
 
     now = utcnow()
     new_boxes: list[dict[str, Any]] = []
@@ -560,46 +710,103 @@ def _save_chunk(
             op = c["op"]
             if op == "add":
                 b = c["box"]
-                new_boxes.append({"public_id": b["id"], "image_id": target.id, "label_id": label_ids[b["label"]],
-                                  "x": b["x"], "y": b["y"], "w": b["w"], "h": b["h"], "author_id": actor.id,
-                                  "source": b["source"], "score": b["score"], "created_at": now,
-                                  "updated_at": now})
+                new_boxes.append(
+                    {
+                        "public_id": b["id"],
+                        "image_id": target.id,
+                        "label_id": label_ids[b["label"]],
+                        "x": b["x"],
+                        "y": b["y"],
+                        "w": b["w"],
+                        "h": b["h"],
+                        "author_id": actor.id,
+                        "source": b["source"],
+                        "score": b["score"],
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                )
             elif op == "update":
                 a = c["after"]
-                box_updates.append({"id": box_pk[(target.id, a["id"])], "label_id": label_ids[a["label"]],
-                                    "x": a["x"], "y": a["y"], "w": a["w"], "h": a["h"],
-                                    "source": a["source"], "score": a["score"], "updated_at": now})
+                box_updates.append(
+                    {
+                        "id": box_pk[(target.id, a["id"])],
+                        "label_id": label_ids[a["label"]],
+                        "x": a["x"],
+                        "y": a["y"],
+                        "w": a["w"],
+                        "h": a["h"],
+                        "source": a["source"],
+                        "score": a["score"],
+                        "updated_at": now,
+                    }
+                )
             elif op == "remove":
                 box_deletes.append(box_pk[(target.id, c["box"]["id"])])
             elif op == "tag_add":
-                tag_inserts.append({"image_id": target.id, "label_id": label_ids[c["label"]],
-                                    "added_by_id": actor.id, "created_at": now})
+                tag_inserts.append(
+                    {
+                        "image_id": target.id,
+                        "label_id": label_ids[c["label"]],
+                        "added_by_id": actor.id,
+                        "created_at": now,
+                    }
+                )
             else:
                 tag_deletes.append((target.id, label_ids[c["label"]]))
-            operations.append({"user_id": actor.id, "image_id": target.id, "action": _ACTION[op],
-                               "revision": number, "payload": c, "created_at": now})
+            operations.append(
+                {
+                    "user_id": actor.id,
+                    "image_id": target.id,
+                    "action": _ACTION[op],
+                    "revision": number,
+                    "payload": c,
+                    "created_at": now,
+                }
+            )
         if any(c["op"] in ("tag_add", "tag_remove") for c in changes):
             outbox.append({"image_id": target.id, "created_at": now})
         summary = _summary(changes)
-        revisions.append({"image_id": target.id, "number": number, "author_id": actor.id, "kind": "edit",
-                          "restored_from": None, "summary": summary, "save_key": None,
-                          "changes": changes, "created_at": now})
+        revisions.append(
+            {
+                "image_id": target.id,
+                "number": number,
+                "author_id": actor.id,
+                "kind": "edit",
+                "restored_from": None,
+                "summary": summary,
+                "save_key": None,
+                "changes": changes,
+                "created_at": now,
+            }
+        )
         image_updates.append({"id": target.id, "revision": number, "updated_at": now})
         outcomes[i] = BatchOutcome(target.public_id, SaveResult(number, summary, count))
 
     try:
         for start in range(0, len(box_deletes), BATCH_CHUNK):
-            session.execute(delete(Box).where(col(Box.id).in_(box_deletes[start:start + BATCH_CHUNK])),
-                            execution_options={"synchronize_session": False})
+            session.execute(
+                delete(Box).where(col(Box.id).in_(box_deletes[start : start + BATCH_CHUNK])),
+                execution_options={"synchronize_session": False},
+            )
         for start in range(0, len(tag_deletes), BATCH_CHUNK):
             session.execute(
-                delete(ImageLabel).where(tuple_(col(ImageLabel.image_id), col(ImageLabel.label_id))
-                                         .in_(tag_deletes[start:start + BATCH_CHUNK])),
-                execution_options={"synchronize_session": False})
+                delete(ImageLabel).where(
+                    tuple_(col(ImageLabel.image_id), col(ImageLabel.label_id)).in_(
+                        tag_deletes[start : start + BATCH_CHUNK]
+                    )
+                ),
+                execution_options={"synchronize_session": False},
+            )
         if box_updates:
             session.execute(update(Box), box_updates)
-        for table, values in ((Box, new_boxes), (ImageLabel, tag_inserts), (AnnotationRevision, revisions),
-                              (Operation, operations), (SearchOutbox, outbox)):
+        for table, values in (
+            (Box, new_boxes),
+            (ImageLabel, tag_inserts),
+            (AnnotationRevision, revisions),
+            (Operation, operations),
+            (SearchOutbox, outbox),
+        ):
             if values:
                 session.execute(insert(table), values)
         session.execute(update(Image), image_updates)
@@ -613,7 +820,9 @@ def _save_chunk(
             target = targets[key(i)]
             base = items[i].base_revision
             opened = target.revision if base is None else base
-            target.revision = session.exec(select(Image.revision).where(Image.id == target.id)).one()
+            target.revision = session.exec(
+                select(Image.revision).where(Image.id == target.id)
+            ).one()
             outcomes[i] = BatchOutcome(target.public_id, error=_stale(session, target, opened))  # type: ignore[arg-type]
             return
         for i in indices:
@@ -625,10 +834,18 @@ def _save_chunk(
 
 
 def record_tag_change(
-    session: Session, *, actor: User, image: Image, added: list[str], removed: list[str], kind: str = "edit"
+    session: Session,
+    *,
+    actor: User,
+    image: Image,
+    added: list[str],
+    removed: list[str],
+    kind: str = "edit",
 ) -> None:
     """A revision for tags changed outside the editor (upload, dashboard); no commit."""
-    changes = [{"op": "tag_add", "label": t} for t in added] + [{"op": "tag_remove", "label": t} for t in removed]
+    changes = [{"op": "tag_add", "label": t} for t in added] + [
+        {"op": "tag_remove", "label": t} for t in removed
+    ]
     if changes:
         _append_revision(session, actor=actor, image=image, changes=changes, kind=kind)
 
@@ -636,15 +853,22 @@ def record_tag_change(
 # --- history ------------------------------------------------------------------------------------
 
 
-def list_revisions(session: Session, *, actor: User | None, image_id: str, limit: int = 200) -> list[RevisionRow]:
+def list_revisions(
+    session: Session, *, actor: User | None, image_id: str, limit: int = 200
+) -> list[RevisionRow]:
     image = _image(session, image_id)
     _require_view(session, actor, image)
     rows = session.exec(
-        select(AnnotationRevision, User.pseudonym).join(User, col(User.id) == AnnotationRevision.author_id)
+        select(AnnotationRevision, User.pseudonym)
+        .join(User, col(User.id) == AnnotationRevision.author_id)
         .where(AnnotationRevision.image_id == image.id)
-        .order_by(col(AnnotationRevision.number).desc()).limit(limit)
+        .order_by(col(AnnotationRevision.number).desc())
+        .limit(limit)
     ).all()
-    return [RevisionRow(r.number, who, r.created_at, r.kind, r.summary, r.restored_from) for r, who in rows]
+    return [
+        RevisionRow(r.number, who, r.created_at, r.kind, r.summary, r.restored_from)
+        for r, who in rows
+    ]
 
 
 @dataclass(frozen=True)
@@ -661,8 +885,8 @@ def state_at(session: Session, image: Image, number: int) -> AnnotationState:
     boxes: dict[str, dict[str, Any]] = {}
     tags: list[str] = []
     for changes in session.exec(
-        select(AnnotationRevision.changes).where(AnnotationRevision.image_id == image.id,
-                                                 AnnotationRevision.number <= number)
+        select(AnnotationRevision.changes)
+        .where(AnnotationRevision.image_id == image.id, AnnotationRevision.number <= number)
         .order_by(col(AnnotationRevision.number))
     ):
         for c in changes:
@@ -679,7 +903,9 @@ def state_at(session: Session, image: Image, number: int) -> AnnotationState:
     return AnnotationState(number, list(boxes.values()), sorted(tags))
 
 
-def preview_revision(session: Session, *, actor: User | None, image_id: str, number: int) -> AnnotationState:
+def preview_revision(
+    session: Session, *, actor: User | None, image_id: str, number: int
+) -> AnnotationState:
     image = _image(session, image_id)
     _require_view(session, actor, image)
     return state_at(session, image, number)
@@ -696,7 +922,9 @@ def restore_revision(
     target = state_at(session, image, number)
     current = {b["id"]: b for b in current_boxes(session, image.id)}  # type: ignore[arg-type]
     wanted = {b["id"]: b for b in target.boxes}
-    changes: list[dict[str, Any]] = [{"op": "remove", "box": b} for i, b in current.items() if i not in wanted]
+    changes: list[dict[str, Any]] = [
+        {"op": "remove", "box": b} for i, b in current.items() if i not in wanted
+    ]
     for box_id, box in wanted.items():
         if box_id not in current:
             changes.append({"op": "add", "box": box})
@@ -708,10 +936,13 @@ def restore_revision(
     if not changes:
         return SaveResult(image.revision, "no changes", len(current))
     _apply(session, actor=user, image=image, changes=changes)
-    revision = _append_revision(session, actor=user, image=image, changes=changes, kind="restore",
-                                restored_from=number)
+    revision = _append_revision(
+        session, actor=user, image=image, changes=changes, kind="restore", restored_from=number
+    )
     session.commit()
-    return SaveResult(revision.number, f"restored revision {number}: {revision.summary}", len(wanted))
+    return SaveResult(
+        revision.number, f"restored revision {number}: {revision.summary}", len(wanted)
+    )
 
 
 # --- the labelling stream -------------------------------------------------------------------------
@@ -721,14 +952,21 @@ StreamStatus = Literal["unlabelled", "no_boxes", "all"]
 
 @dataclass(frozen=True)
 class StreamFilter:
-    status: StreamStatus = "no_boxes"  # unlabelled: no tags and no boxes; no_boxes: partly labelled too
+    status: StreamStatus = (
+        "no_boxes"  # unlabelled: no tags and no boxes; no_boxes: partly labelled too
+    )
     label: str | None = None  # images carrying this tag or a box with it
     since: datetime | None = None  # uploaded at or after
     until: datetime | None = None  # uploaded before
 
 
 def stream_images(
-    session: Session, *, actor: User | None, flt: StreamFilter, after: str | None = None, limit: int = 2
+    session: Session,
+    *,
+    actor: User | None,
+    flt: StreamFilter,
+    after: str | None = None,
+    limit: int = 2,
 ) -> list[str]:
     """The producer's next images to label (public ids), oldest upload first, after ``after``."""
     if actor is None:
@@ -743,20 +981,31 @@ def stream_images(
     if flt.label:
         from labelhub_app.services.labels import normalise_label
 
-        label_id = select(Label.id).where(Label.name == normalise_label(flt.label)).scalar_subquery()
+        label_id = (
+            select(Label.id).where(Label.name == normalise_label(flt.label)).scalar_subquery()
+        )
         query = query.where(
-            select(ImageLabel.image_id).where(ImageLabel.image_id == Image.id, ImageLabel.label_id == label_id).exists()
-            | select(Box.image_id).where(Box.image_id == Image.id, Box.label_id == label_id).exists()
+            select(ImageLabel.image_id)
+            .where(ImageLabel.image_id == Image.id, ImageLabel.label_id == label_id)
+            .exists()
+            | select(Box.image_id)
+            .where(Box.image_id == Image.id, Box.label_id == label_id)
+            .exists()
         )
     if flt.since:
         query = query.where(Image.created_at >= flt.since)
     if flt.until:
         query = query.where(Image.created_at < flt.until)
     if after:
-        current = session.exec(select(Image.created_at, Image.id).where(Image.public_id == after)).first()
+        current = session.exec(
+            select(Image.created_at, Image.id).where(Image.public_id == after)
+        ).first()
         if current is not None:
             created, cid = current
-            query = query.where((col(Image.created_at) > created) | ((col(Image.created_at) == created) & (col(Image.id) > cid)))
+            query = query.where(
+                (col(Image.created_at) > created)
+                | ((col(Image.created_at) == created) & (col(Image.id) > cid))
+            )
     rows = session.exec(query.order_by(col(Image.created_at), col(Image.id)).limit(limit)).all()
     return [r[0] for r in rows]
 
@@ -764,13 +1013,21 @@ def stream_images(
 def frequent_labels(session: Session, *, actor: User, limit: int = 9) -> list[str]:
     """The labels this person used most on boxes and tags of their images (for the label keys)."""
     boxes = session.exec(
-        select(Label.name, func.count()).join(Box, col(Box.label_id) == Label.id)
-        .where(Box.author_id == actor.id).group_by(Label.name).order_by(func.count().desc()).limit(limit)
+        select(Label.name, func.count())
+        .join(Box, col(Box.label_id) == Label.id)
+        .where(Box.author_id == actor.id)
+        .group_by(Label.name)
+        .order_by(func.count().desc())
+        .limit(limit)
     ).all()
     tags = session.exec(
-        select(Label.name, func.count()).join(ImageLabel, col(ImageLabel.label_id) == Label.id)
+        select(Label.name, func.count())
+        .join(ImageLabel, col(ImageLabel.label_id) == Label.id)
         .join(Image, col(Image.id) == ImageLabel.image_id)
-        .where(Image.owner_id == actor.id).group_by(Label.name).order_by(func.count().desc()).limit(limit)
+        .where(Image.owner_id == actor.id)
+        .group_by(Label.name)
+        .order_by(func.count().desc())
+        .limit(limit)
     ).all()
     counts: Counter[str] = Counter()
     for name, n in [*boxes, *tags]:

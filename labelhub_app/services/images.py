@@ -166,8 +166,14 @@ def ingest_one(
         tags = resolve_labels(session, names=labels, actor=actor, create=True)
         for label in tags:
             session.add(ImageLabel(image_id=image.id, label_id=label.id, added_by_id=actor.id))  # type: ignore[arg-type]
-        record_tag_change(session, actor=actor, image=image, added=[t.name for t in tags], removed=[],
-                          kind="upload")
+        record_tag_change(
+            session,
+            actor=actor,
+            image=image,
+            added=[t.name for t in tags],
+            removed=[],
+            kind="upload",
+        )
         session.add(SearchOutbox(image_id=image.id))  # type: ignore[arg-type]
         session.commit()
     except IntegrityError:
@@ -378,8 +384,13 @@ def update_image(
         for lb in added:
             session.add(ImageLabel(image_id=image.id, label_id=lb.id, added_by_id=actor.id))  # type: ignore[arg-type]
         removed_names = [session.get(Label, row.label_id).name for row in removed]  # type: ignore[union-attr]
-        record_tag_change(session, actor=actor, image=image, added=[lb.name for lb in added],
-                          removed=removed_names)
+        record_tag_change(
+            session,
+            actor=actor,
+            image=image,
+            added=[lb.name for lb in added],
+            removed=removed_names,
+        )
     image.updated_at = utcnow()
     session.add(image)
     session.add(SearchOutbox(image_id=image.id))  # type: ignore[arg-type]

@@ -703,7 +703,11 @@ def import_annotations(
         plans = [
             (plan, target)
             for item, target in slice_
-            if (plan := _plan(item, target, current_boxes[target.id], current_tags[target.id], problems))
+            if (
+                plan := _plan(
+                    item, target, current_boxes[target.id], current_tags[target.id], problems
+                )
+            )
             is not None
         ]
         changing = [(p, t) for p, t in plans if p.edits or p.tags is not None]
@@ -721,7 +725,12 @@ def import_annotations(
                 refused.add(target.id)
                 record = plan.item.record
                 problems.append(
-                    Problem(plan.item.source, None, record.file_name, f"not saved: {outcome.error.message}")
+                    Problem(
+                        plan.item.source,
+                        None,
+                        record.file_name,
+                        f"not saved: {outcome.error.message}",
+                    )
                 )
             elif outcome.result is not None:
                 updated += outcome.result.revision != target.revision

@@ -36,6 +36,7 @@ class OperationsPage:
 
 def describe(action: str, payload: dict[str, Any]) -> str:
     """A one-line human description of an operation's payload."""
+
     def box(b: dict[str, Any]) -> str:
         return f"{b.get('label', '?')} at ({b.get('x', 0):.0f}, {b.get('y', 0):.0f}) {b.get('w', 0):.0f}x{b.get('h', 0):.0f}"
 
@@ -77,8 +78,11 @@ def list_operations(
         raise InvalidInput(f"Unknown action {action!r}.")
     if page < 1 or not 1 <= per_page <= 200:
         raise InvalidInput("Page out of range.")
-    query = select(Operation, User.pseudonym, Image.public_id, Image.file_name) \
-        .join(User, col(User.id) == Operation.user_id).join(Image, col(Image.id) == Operation.image_id)
+    query = (
+        select(Operation, User.pseudonym, Image.public_id, Image.file_name)
+        .join(User, col(User.id) == Operation.user_id)
+        .join(Image, col(Image.id) == Operation.image_id)
+    )
     if not everyone:
         query = query.where(Operation.user_id == actor.id)
     if action:
@@ -90,8 +94,22 @@ def list_operations(
     if until:
         query = query.where(Operation.created_at < until)
     total = session.exec(select(func.count()).select_from(query.subquery())).one()
-    rows = session.exec(query.order_by(col(Operation.created_at).desc(), col(Operation.id).desc())
-                        .offset((page - 1) * per_page).limit(per_page)).all()
-    items = [OperationRow(op.created_at, who, op.action, pid, name, op.revision,
-                          describe(op.action, op.payload), op.payload) for op, who, pid, name in rows]
+    rows = session.exec(
+        query.order_by(col(Operation.created_at).desc(), col(Operation.id).desc())
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+    ).all()
+    items = [
+        OperationRow(
+            op.created_at,
+            who,
+            op.action,
+            pid,
+            name,
+            op.revision,
+            describe(op.action, op.payload),
+            op.payload,
+        )
+        for op, who, pid, name in rows
+    ]
     return OperationsPage(items, int(total), page, per_page)

@@ -49,7 +49,9 @@ def test_drop_files_with_a_duplicate_and_an_empty_one(page: Page, shot, app_serv
     page.click("#start-upload")
     expect(page.locator("#upload-summary")).to_contain_text("1 of 1")
 
-    _drop(page, [("again.jpg", existing), ("empty.jpg", b""), ("fresh.jpg", make_jpeg(seed=seed + 1))])
+    _drop(
+        page, [("again.jpg", existing), ("empty.jpg", b""), ("fresh.jpg", make_jpeg(seed=seed + 1))]
+    )
     expect(page.locator(".selected-file")).to_have_count(3)
     page.click("#start-upload")
     summary = page.locator("#upload-summary")
@@ -73,13 +75,24 @@ def test_project_page_owned_rename_archive(page: Page, shot, app_services) -> No
     with app_services(), session_scope() as session:
         producer = make_user(session, "producer")
         consumer = make_user(session, "consumer", email=email)
-        pics = [make_image(session, producer, price_cents=150, seed=random.randrange(1 << 30))
-                for _ in range(3)]
+        pics = [
+            make_image(session, producer, price_cents=150, seed=random.randrange(1 << 30))
+            for _ in range(3)
+        ]
         project = make_project(session, consumer, unique("Birds "))
-        market.add_to_project(session, actor=consumer, project_id=project.public_id,
-                              image_ids=[p.public_id for p in pics])
-        market.buy_images(session, buyer=consumer, project_id=project.public_id,
-                          image_ids=[pics[0].public_id], idempotency_key="first")
+        market.add_to_project(
+            session,
+            actor=consumer,
+            project_id=project.public_id,
+            image_ids=[p.public_id for p in pics],
+        )
+        market.buy_images(
+            session,
+            buyer=consumer,
+            project_id=project.public_id,
+            image_ids=[pics[0].public_id],
+            idempotency_key="first",
+        )
         project_id = project.public_id
     sign_in(page, email=email)
     open_page(page, f"/projects/{project_id}")

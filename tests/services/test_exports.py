@@ -323,13 +323,26 @@ def test_coco_export_includes_boxes_with_category_ids_and_areas(session, tmp_pat
 
     producer, buyer = make_user(session, "producer"), make_user(session, "consumer")
     image = make_image(session, producer, labels=("street",))
-    ann.save_annotations(session, actor=producer, image_id=image.public_id, base_revision=1, edits=[
-        ann.BoxEdit("create", {"id": "b1", "label": "dog", "x": 10, "y": 20, "w": 30, "h": 40}),
-        ann.BoxEdit("create", {"id": "b2", "label": "cat", "x": 100, "y": 50, "w": 20.5, "h": 10}),
-    ])
+    ann.save_annotations(
+        session,
+        actor=producer,
+        image_id=image.public_id,
+        base_revision=1,
+        edits=[
+            ann.BoxEdit("create", {"id": "b1", "label": "dog", "x": 10, "y": 20, "w": 30, "h": 40}),
+            ann.BoxEdit(
+                "create", {"id": "b2", "label": "cat", "x": 100, "y": 50, "w": 20.5, "h": 10}
+            ),
+        ],
+    )
     project = make_project(session, buyer)
-    market.buy_images(session, buyer=buyer, project_id=project.public_id, image_ids=[image.public_id],
-                      idempotency_key="k")
+    market.buy_images(
+        session,
+        buyer=buyer,
+        project_id=project.public_id,
+        image_ids=[image.public_id],
+        idempotency_key="k",
+    )
     out = tmp_path / "p.zip"
     with out.open("wb") as fh:
         exports.write_project_zip(session, actor=buyer, project_id=project.public_id, out=fh)
