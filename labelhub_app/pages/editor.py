@@ -207,7 +207,7 @@ class EditorState(LabelPickerMixin, rx.State):
                 "number": r.number,
                 "author": r.author,
                 "when": r.created_at.strftime("%d %b %H:%M"),
-                "kind": r.kind,
+                "kind": f"restore of {r.restored_from}" if r.kind == "restore" else r.kind,
                 "summary": r.summary,
             }
             for r in rows
