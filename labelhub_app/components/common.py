@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import reflex as rx
 
 
@@ -128,3 +130,29 @@ def pager(page: rx.Var[int], pages: rx.Var[int], on_prev, on_next) -> rx.Compone
             padding_top="1em",
         ),
     )
+
+
+def label_options(names: rx.Var[list[str]], options_id: str) -> rx.Component:
+    """A <datalist> of label names: the browser's own autocomplete for label_input fields."""
+    return rx.el.datalist(rx.foreach(names, lambda n: rx.el.option(value=n)), id=options_id)
+
+
+def label_input(*, options_id: str, width: str = "100%", **props: Any) -> rx.Component:
+    """A plain text field with label autocomplete from the label_options list ``options_id``.
+
+    A native input rather than rx.input, because only native inputs take ``list``.
+    """
+    style = {
+        "width": width,
+        "padding": "6px 10px",
+        "border": "1px solid var(--gray-a7)",
+        "borderRadius": "8px",
+        "background": "var(--color-surface)",
+        "fontSize": "14px",
+        "color": "var(--gray-12)",
+        **props.pop("style", {}),
+    }
+    if width == "flex":
+        style.pop("width")
+        style["flex"] = "1"
+    return rx.el.input(list=options_id, style=style, **props)

@@ -12,6 +12,8 @@ from labelhub_app.components.common import (
     error_callout,
     info_callout,
     label_chip,
+    label_input,
+    label_options,
     pager,
     stat_card,
 )
@@ -321,18 +323,12 @@ def _edit_dialog() -> rx.Component:
             rx.dialog.title("Edit ", DashboardState.edit_name),
             rx.vstack(
                 rx.text("Labels (comma separated)", size="2", weight="medium"),
-                rx.el.input(
+                label_input(
+                    options_id="dash-label-options",
+                    width="100%",
                     default_value=DashboardState.edit_labels,  # not controlled: no lost keys
                     on_change=DashboardState.set_edit_labels,
-                    list="dash-label-options",
                     id="edit-labels",
-                    style={
-                        "width": "100%",
-                        "padding": "8px 10px",
-                        "border": "1px solid var(--gray-a7)",
-                        "borderRadius": "8px",
-                        "background": "var(--color-surface)",
-                    },
                 ),
                 rx.text("Price (credits)", size="2", weight="medium"),
                 rx.input(
@@ -376,21 +372,14 @@ def _edit_dialog() -> rx.Component:
 )
 def dashboard_page() -> rx.Component:
     toolbar = rx.hstack(
-        rx.el.input(
+        label_input(
+            options_id="dash-label-options",
+            width="220px",
             placeholder="Filter by label, Enter",
             value=DashboardState.label_filter,
             on_change=DashboardState.set_label_filter,
             on_key_down=DashboardState.filter_key,
-            list="dash-label-options",
             id="dash-label-filter",
-            style={
-                "width": "220px",
-                "padding": "6px 10px",
-                "border": "1px solid var(--gray-a7)",
-                "borderRadius": "8px",
-                "background": "var(--color-surface)",
-                "fontSize": "14px",
-            },
         ),
         rx.select.root(
             rx.select.trigger(),
@@ -486,10 +475,7 @@ def dashboard_page() -> rx.Component:
             ),
         ),
         _edit_dialog(),
-        rx.el.datalist(
-            rx.foreach(DashboardState.label_options, lambda n: rx.el.option(value=n)),
-            id="dash-label-options",
-        ),
+        label_options(DashboardState.label_options, "dash-label-options"),
         title="Your images",
         subtitle=rx.text(
             "Signed in as ",

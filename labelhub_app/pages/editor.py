@@ -16,7 +16,7 @@ import reflex as rx
 
 from labelhub_app import routes
 from labelhub_app.components.box_editor import box_editor
-from labelhub_app.components.common import error_callout
+from labelhub_app.components.common import error_callout, label_input, label_options
 from labelhub_app.components.label_picker import label_picker
 from labelhub_app.components.layout import page_frame
 from labelhub_app.db import session_scope
@@ -482,25 +482,18 @@ def _selected_panel() -> rx.Component:
             weight="bold",
         ),
         rx.hstack(
-            rx.el.input(
+            label_input(
+                options_id="editor-labels",
+                width="flex",
                 value=EditorState.relabel_text,
                 on_change=EditorState.set_relabel_text,
                 on_key_down=EditorState.relabel_key,
-                list="editor-labels",
                 id="relabel",
                 placeholder=rx.cond(
                     EditorState.selected.contains("id"),
                     "new label, Enter",
                     EditorState.current_label,
                 ),
-                style={
-                    "flex": "1",
-                    "padding": "6px 10px",
-                    "border": "1px solid var(--gray-a7)",
-                    "borderRadius": "8px",
-                    "background": "var(--color-surface)",
-                    "fontSize": "14px",
-                },
             ),
             rx.button("Apply", size="2", variant="soft", on_click=EditorState.apply_relabel),
             width="100%",
@@ -723,21 +716,14 @@ def _stream_bar() -> rx.Component:
             value=EditorState.stream_status,
             on_change=EditorState.set_stream_status,
         ),
-        rx.el.input(
+        label_input(
+            options_id="editor-labels",
+            width="150px",
             placeholder="label, Enter",
             value=EditorState.stream_label,
             on_change=EditorState.set_stream_label,
             on_key_down=EditorState.stream_label_key,
-            list="editor-labels",
             id="stream-label",
-            style={
-                "width": "150px",
-                "padding": "5px 8px",
-                "border": "1px solid var(--gray-a7)",
-                "borderRadius": "8px",
-                "background": "var(--color-surface)",
-                "fontSize": "13px",
-            },
         ),
         rx.text("uploaded since", size="2", color_scheme="gray"),
         rx.input(
@@ -858,10 +844,7 @@ def stream_page() -> rx.Component:
 
 def _page() -> rx.Component:
     return page_frame(
-        rx.el.datalist(
-            rx.foreach(EditorState.known_labels, lambda n: rx.el.option(value=n)),
-            id="editor-labels",
-        ),
+        label_options(EditorState.known_labels, "editor-labels"),
         rx.cond(
             EditorState.image_id != "",
             rx.fragment(

@@ -7,7 +7,7 @@ from typing import Any
 import reflex as rx
 
 from labelhub_app import routes
-from labelhub_app.components.common import error_callout, info_callout
+from labelhub_app.components.common import error_callout, info_callout, label_input, label_options
 from labelhub_app.components.layout import page_frame
 from labelhub_app.db import session_scope
 from labelhub_app.errors import LabelHubError, NotAuthenticated
@@ -176,19 +176,13 @@ def labels_page() -> rx.Component:
                     width="240px",
                 ),
                 rx.text("under", color_scheme="gray", size="2"),
-                rx.el.input(
+                label_input(
+                    options_id="taxonomy-names",
+                    width="240px",
                     placeholder="parent (optional), e.g. dog",
                     value=LabelsState.new_parent,
                     on_change=LabelsState.set_new_parent,
-                    list="taxonomy-names",
                     id="new-label-parent",
-                    style={
-                        "width": "240px",
-                        "padding": "6px 10px",
-                        "border": "1px solid var(--gray-a7)",
-                        "borderRadius": "8px",
-                        "background": "var(--color-surface)",
-                    },
                 ),
                 rx.button("Add label", on_click=LabelsState.add, id="add-label"),
                 align="center",
@@ -201,9 +195,7 @@ def labels_page() -> rx.Component:
     )
     return page_frame(
         add,
-        rx.el.datalist(
-            rx.foreach(LabelsState.names, lambda n: rx.el.option(value=n)), id="taxonomy-names"
-        ),
+        label_options(LabelsState.names, "taxonomy-names"),
         error_callout(LabelsState.error),
         info_callout(LabelsState.notice),
         rx.input(

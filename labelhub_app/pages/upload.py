@@ -14,7 +14,7 @@ from reflex_base.vars.base import Var, VarData
 from reflex_components_core.core.upload import get_upload_files_context_var_data
 
 from labelhub_app import routes
-from labelhub_app.components.common import error_callout
+from labelhub_app.components.common import error_callout, label_input, label_options
 from labelhub_app.components.label_picker import label_picker
 from labelhub_app.components.layout import page_frame
 from labelhub_app.config import get_settings
@@ -366,9 +366,10 @@ def _selected_row(name: rx.Var[str]) -> rx.Component:
             text_overflow="ellipsis",
             white_space="nowrap",
         ),
-        rx.el.input(
+        label_input(
+            options_id="label-options",
+            width="flex",
             placeholder="labels for this image (comma separated)",
-            list="label-options",
             # not controlled (a controlled field drops keys typed while an event is in flight);
             # keyed by file name so a changed selection gets fresh fields
             default_value=UploadState.file_labels.get(name, ""),
@@ -376,14 +377,6 @@ def _selected_row(name: rx.Var[str]) -> rx.Component:
             on_change=lambda v: UploadState.set_file_label(name, v),
             class_name="file-labels",
             aria_label=f"labels for {name}",
-            style={
-                "flex": "1",
-                "padding": "6px 10px",
-                "border": "1px solid var(--gray-a7)",
-                "borderRadius": "8px",
-                "background": "var(--color-surface)",
-                "fontSize": "14px",
-            },
         ),
         width="100%",
         align="center",
@@ -477,10 +470,7 @@ def upload_page() -> rx.Component:
         cursor="pointer",
     )
     return page_frame(
-        rx.el.datalist(
-            rx.foreach(UploadState.label_options, lambda n: rx.el.option(value=n)),
-            id="label-options",
-        ),
+        label_options(UploadState.label_options, "label-options"),
         rx.hstack(
             rx.vstack(
                 drop,
