@@ -54,23 +54,17 @@ def seed(count: int, clients: int) -> dict[str, Any]:
     """A producer, ``count`` tagged images on sale and one access token per client."""
     from sqlalchemy import insert
 
-    from bench.seed import image_rows
+    from bench.seed import bench_user, image_rows
     from labelhub_app import db
     from labelhub_app.migrations import upgrade
     from labelhub_app.models import Image, ImageLabel, utcnow
-    from labelhub_app.services import accounts, tokens
+    from labelhub_app.services import tokens
     from labelhub_app.services.labels import resolve_labels
 
     upgrade()
     rng = random.Random(11)
     with db.session_scope() as session:
-        producer = accounts.sign_up(
-            session,
-            email="producer@bench.test",
-            password="bench-password",
-            roles=["producer"],
-            display_name="Bench Producer",
-        )
+        producer = bench_user(session, "producer")
         label_ids = [
             lb.id for lb in resolve_labels(session, names=LABELS, actor=producer, create=True)
         ]

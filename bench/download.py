@@ -37,6 +37,7 @@ def emit(**fields: Any) -> None:
 def seed(data_dir: Path, count: int) -> dict[str, Any]:
     """Fill ``data_dir`` with a consumer whose project holds ``count`` bought images."""
     os.environ["LABELHUB_DATA_DIR"] = str(data_dir)
+    from bench.seed import bench_user
     from labelhub_app import db
     from labelhub_app.adapters.storage import get_store
     from labelhub_app.migrations import upgrade
@@ -48,7 +49,7 @@ def seed(data_dir: Path, count: int) -> dict[str, Any]:
         ProjectItem,
         Purchase,
     )
-    from labelhub_app.services import accounts, market
+    from labelhub_app.services import market
     from labelhub_app.services.images import original_key
     from labelhub_app.services.labels import resolve_labels
     from tests.images import make_jpeg
@@ -59,20 +60,8 @@ def seed(data_dir: Path, count: int) -> dict[str, Any]:
     started = time.perf_counter()
     total_bytes = 0
     with db.session_scope() as session:
-        producer = accounts.sign_up(
-            session,
-            email="producer@bench.test",
-            password="bench-password",
-            roles=["producer"],
-            display_name="Bench Producer",
-        )
-        consumer = accounts.sign_up(
-            session,
-            email="consumer@bench.test",
-            password="bench-password",
-            roles=["consumer"],
-            display_name="Bench Consumer",
-        )
+        producer = bench_user(session, "producer")
+        consumer = bench_user(session, "consumer")
         project = market.create_project(session, actor=consumer, name="Bench download")
         labels = resolve_labels(
             session,

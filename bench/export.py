@@ -35,30 +35,18 @@ def seed(count: int, per_image: int) -> tuple[int, int, str]:
     from sqlalchemy import insert
     from sqlmodel import select
 
-    from bench.seed import image_rows
+    from bench.seed import bench_user, image_rows
     from labelhub_app import db
     from labelhub_app.migrations import upgrade
     from labelhub_app.models import Box, Image, ImageLabel, LedgerTransaction, Purchase, utcnow
-    from labelhub_app.services import accounts, market
+    from labelhub_app.services import market
     from labelhub_app.services.labels import resolve_labels
 
     upgrade()
     rng = random.Random(11)
     with db.session_scope() as session:
-        producer = accounts.sign_up(
-            session,
-            email="producer@bench.test",
-            password="bench-password",
-            roles=["producer"],
-            display_name="Bench Producer",
-        )
-        consumer = accounts.sign_up(
-            session,
-            email="consumer@bench.test",
-            password="bench-password",
-            roles=["consumer"],
-            display_name="Bench Consumer",
-        )
+        producer = bench_user(session, "producer")
+        consumer = bench_user(session, "consumer")
         project = market.create_project(session, actor=consumer, name="Bench export")
         label_ids = [
             lb.id for lb in resolve_labels(session, names=LABELS, actor=producer, create=True)

@@ -34,21 +34,14 @@ def emit(**fields: Any) -> None:
 def seed(count: int) -> int:
     from sqlalchemy import insert
 
-    from bench.seed import image_rows
+    from bench.seed import bench_user, image_rows
     from labelhub_app import db
     from labelhub_app.migrations import upgrade
     from labelhub_app.models import Image, utcnow
-    from labelhub_app.services import accounts
 
     upgrade()
     with db.session_scope() as session:
-        producer = accounts.sign_up(
-            session,
-            email="producer@bench.test",
-            password="bench-password",
-            roles=["producer"],
-            display_name="Bench Producer",
-        )
+        producer = bench_user(session, "producer")
         now = utcnow()
         rows = image_rows(producer.id, count, now)
         session.execute(insert(Image), rows)

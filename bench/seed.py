@@ -36,3 +36,16 @@ def image_rows(owner_id: int, count: int, now: datetime, **extra: Any) -> list[d
         }
         for i in range(count)
     ]
+
+
+def bench_user(session: Any, role: str) -> Any:
+    """A producer or consumer account for a benchmark: <role>@bench.test, password bench-password."""
+    from labelhub_app.services import accounts
+
+    return accounts.sign_up(
+        session,
+        email=f"{role}@bench.test",
+        password="bench-password",
+        roles=[role],
+        display_name=f"Bench {role.title()}",
+    )
