@@ -4,7 +4,7 @@
 (An empty step in the chain until its issue fills it in.)
 
 Revision ID: e7a1b2c3d4f5
-Revises: e6a1b2c3d4f5
+Revises: e6b1b2c3d4f5
 Create Date: 2026-11-25 17:20:00
 """
 
@@ -17,7 +17,7 @@ from alembic import op  # noqa: F401
 import labelhub_app.models._base  # noqa: F401
 
 revision: str = "e7a1b2c3d4f5"
-down_revision: str | None = "e6a1b2c3d4f5"
+down_revision: str | None = "e6b1b2c3d4f5"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
