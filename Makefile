@@ -15,7 +15,7 @@ export REFLEX_CHECK_LATEST_VERSION := false
 export NPM_CONFIG_REGISTRY ?= $(shell npm config get registry 2>/dev/null)
 PORT ?= 3000
 
-.PHONY: run test install install-dev install-worker browser-deps bench lint clean
+.PHONY: run run-app test test-sqlite test-postgresql install install-dev install-worker browser-deps service-deps bench lint clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -42,22 +42,53 @@ $(VENV)/.installed-worker: inference_worker/requirements.txt $(VENV)/.installed
 
 install-worker: $(VENV)/.installed-worker
 
-install-dev: install $(VENV)/.installed-dev $(VENV)/.installed-worker browser-deps
+install-dev: install $(VENV)/.installed-dev $(VENV)/.installed-worker browser-deps service-deps
 
 browser-deps:
 	@command -v chromium >/dev/null || { \
 	  echo "Installing Debian's chromium for the browser tests"; \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null; }
 
+# PostgreSQL (the fixtures start a throwaway cluster with its initdb/pg_ctl) and redis-server (the
+# two-worker state test): Debian packages, installed only when missing (about 10 s)
+service-deps:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || { \
+	  echo "Installing Debian's postgresql for the PostgreSQL test run"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql) >/dev/null; }
+	@command -v redis-server >/dev/null || { \
+	  echo "Installing Debian's redis-server for the Redis tests"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server) >/dev/null; }
+
 ## make run: install, migrate, seed the demo market if the database is empty, serve on http://localhost:3000
-run: install
+## with one inference worker beside the app (installs torch for it: install-worker).
+## make run WORKER=0 (or make run-app): the app alone, without torch; auto-label jobs wait in the queue.
+WORKER ?= 1
+run: install $(if $(filter 0,$(WORKER)),,$(VENV)/.installed-worker)
 	$(BIN)/labelhub migrate
 	$(BIN)/labelhub demo --if-empty
-	$(BIN)/reflex run --env prod --single-port --frontend-port $(PORT) --backend-port $(PORT)
+	@if [ "$(WORKER)" = "0" ]; then \
+	  $(BIN)/reflex run --env prod --single-port --frontend-port $(PORT) --backend-port $(PORT); \
+	else \
+	  $(BIN)/python -m inference_worker & worker=$$!; \
+	  trap 'kill -TERM $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; \
+	  $(BIN)/reflex run --env prod --single-port --frontend-port $(PORT) --backend-port $(PORT); \
+	fi
 
-## make test: install everything and run every test, browser tests included
+run-app:
+	$(MAKE) --no-print-directory run WORKER=0
+
+## make test: install everything and run the suite twice: every test on SQLite (browser tests
+## included), then every test but the browser ones on a throwaway PostgreSQL 15 cluster (the
+## browser tests drive the app over HTTP; their database layer is the one the second run covers)
 test: install-dev
-	$(BIN)/python -m pytest -q
+	$(MAKE) --no-print-directory test-sqlite
+	$(MAKE) --no-print-directory test-postgresql
+
+test-sqlite:
+	LABELHUB_TEST_DATABASE=sqlite $(BIN)/python -m pytest -q
+
+test-postgresql:
+	LABELHUB_TEST_DATABASE=postgresql $(BIN)/python -m pytest -q --ignore=tests/browser
 
 bench: install-dev
 	$(BIN)/python bench/ingest.py

@@ -1,5 +1,7 @@
 """Reflex configuration. LabelHub's own settings live in labelhub_app/config.py (LABELHUB_* env vars)."""
 
+import os
+
 import reflex as rx
 from reflex.plugins.sitemap import SitemapPlugin
 
@@ -15,4 +17,7 @@ config = rx.Config(
         )
     ],
     disable_plugins=[SitemapPlugin],
+    # Several app workers share state in Redis: REFLEX_REDIS_URL, or LabelHub's own name for it
+    # (REFLEX_REDIS_URL wins when both are set).
+    redis_url=os.environ.get("LABELHUB_REDIS_URL") or None,
 )

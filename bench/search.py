@@ -8,6 +8,12 @@ facet names) per query type, plus the index query alone for comparison.
 
     .venv/bin/python bench/search.py --sizes 100000 1000000
     .venv/bin/python bench/search.py --sizes 100000 --reuse   # keep an already seeded DB
+    .venv/bin/python bench/search.py --sizes 100000 --database pg   # same data and queries, with
+        # the database on a throwaway PostgreSQL cluster (tests/pg_cluster.py); or give an empty
+        # PostgreSQL database of your own: --database-url postgresql://user:pw@host/db
+
+With PostgreSQL the seeded SQLite file is copied into the PostgreSQL database (COPY) and
+everything after that (index build, queries, sync) runs against PostgreSQL.
 
 Timings are wall-clock on whatever machine runs it: say which when quoting them.
 """
@@ -302,6 +308,58 @@ def pct(values: list[float]) -> tuple[float, float]:
     return round(float(np.percentile(arr, 50)), 2), round(float(np.percentile(arr, 95)), 2)
 
 
+def copy_to_postgresql(sqlite_path: Path, pg_url: str) -> dict[str, Any]:
+    """Migrate the (empty) PostgreSQL database at ``pg_url`` and COPY the seeded rows into it."""
+    import psycopg
+
+    upgrade(pg_url)
+    db.dispose_engines()
+    t = time.perf_counter()
+    dsn = db.normalize_url(pg_url).set(drivername="postgresql").render_as_string(False)
+    src = sqlite3.connect(sqlite_path)
+    rows_copied: dict[str, int] = {}
+    with psycopg.connect(dsn) as pg:
+        pg.execute("SET TIME ZONE 'UTC'")
+        for table in ("users", "labels", "images", "image_labels"):
+            pg_cols = [
+                r[0]
+                for r in pg.execute(
+                    "SELECT column_name FROM information_schema.columns WHERE table_name = %s"
+                    " ORDER BY ordinal_position",
+                    (table,),
+                )
+            ]
+            sq_cols = {r[1] for r in src.execute(f"PRAGMA table_info({table})")}
+            cols = [c for c in pg_cols if c in sq_cols]
+            where = ""
+            if "id" in cols:  # rows the migrations made (the starter taxonomy) are there already
+                start = pg.execute(f"SELECT coalesce(max(id), 0) FROM {table}").fetchone()[0]  # type: ignore[index]
+                where = f" WHERE id > {int(start)}"
+            col_list = ", ".join(cols)
+            count = 0
+            with pg.cursor().copy(f"COPY {table} ({col_list}) FROM STDIN") as copy:
+                for row in src.execute(f"SELECT {col_list} FROM {table}{where} ORDER BY rowid"):
+                    copy.write_row(row)
+                    count += 1
+            rows_copied[table] = count
+            if "id" in cols:
+                pg.execute(
+                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'),"
+                    f" (SELECT max(id) FROM {table}))"
+                )
+        pg.commit()
+        pg.autocommit = True
+        pg.execute("VACUUM ANALYZE")
+    src.close()
+    return {"seconds": round(time.perf_counter() - t, 2), "rows": rows_copied}
+
+
+def _pg_database_for(n: int, args: argparse.Namespace) -> str:
+    if args.database_url:
+        return str(args.database_url)
+    return args.cluster.create_database(f"search_{n}")
+
+
 def run_size(n: int, args: argparse.Namespace) -> None:
     out = Path(args.out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -330,6 +388,15 @@ def run_size(n: int, args: argparse.Namespace) -> None:
         emit(n=n, step="seed", seconds=round(time.perf_counter() - t, 2), **seeded)
     info = describe(path)
     url = f"sqlite:///{path}"
+    if args.database == "pg":
+        url = _pg_database_for(n, args)
+        copied = copy_to_postgresql(path, url)
+        emit(
+            n=n,
+            step="copy_to_postgresql",
+            database=db.normalize_url(url).render_as_string(True),
+            **copied,
+        )
 
     search.reset_index()
     db.dispose_engines()
@@ -386,13 +453,19 @@ def run_size(n: int, args: argparse.Namespace) -> None:
 
         # one change made elsewhere (price + outbox row), then the next search applies it
         ids = [int(i) for i in np.random.default_rng(args.seed).integers(1, n, size=100)]
-        con = sqlite3.connect(path)
+        con = _writer(path, url)
         sync_times = []
         for image_id in ids:
-            con.execute("UPDATE images SET price_cents = price_cents + 1 WHERE id = ?", (image_id,))
             con.execute(
-                "INSERT INTO search_outbox (image_id, created_at) VALUES (?, ?)",
-                (image_id, "2026-11-25 00:00:00.000000"),
+                _sql(url, "UPDATE images SET price_cents = price_cents + 1 WHERE id = ?"),
+                (image_id,),
+            )
+            con.execute(
+                _sql(url, "INSERT INTO search_outbox (image_id, created_at) VALUES (?, ?)"),
+                (
+                    image_id,
+                    "2026-11-25 00:00:00.000000" + ("" if url.startswith("sqlite") else "+00"),
+                ),
             )
             con.commit()
             t = time.perf_counter()
@@ -409,6 +482,21 @@ def run_size(n: int, args: argparse.Namespace) -> None:
     db.dispose_engines()
 
 
+def _writer(path: Path, url: str) -> Any:
+    """A plain DB-API connection to the benchmark's database (changes "made elsewhere")."""
+    if url.startswith("sqlite"):
+        return sqlite3.connect(path)
+    import psycopg
+
+    return psycopg.connect(
+        db.normalize_url(url).set(drivername="postgresql").render_as_string(False)
+    )
+
+
+def _sql(url: str, statement: str) -> str:
+    return statement if url.startswith("sqlite") else statement.replace("?", "%s")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
@@ -417,7 +505,20 @@ def main() -> None:
     parser.add_argument("--out-dir", default=str(ROOT / "bench" / "out"))
     parser.add_argument("--reuse", action="store_true", help="reuse a seeded DB of that size")
     parser.add_argument("--seed-only", type=int, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--database",
+        choices=["sqlite", "pg"],
+        default="sqlite",
+        help="where the database is: the seeded SQLite file, or PostgreSQL (the rows copied)",
+    )
+    parser.add_argument(
+        "--database-url",
+        help="an EMPTY PostgreSQL database to use (implies --database pg; one size per run); "
+        "default with --database pg: a throwaway cluster",
+    )
     args = parser.parse_args()
+    if args.database_url:
+        args.database = "pg"
     if args.seed_only:
         path = Path(args.out_dir) / f"search-{args.seed_only}.db"
         print(json.dumps(seed(path, args.seed_only, args.seed)))
@@ -429,8 +530,28 @@ def main() -> None:
         numpy=np.__version__,
         sqlite=sqlite3.sqlite_version,
     )
-    for n in args.sizes:
-        run_size(n, args)
+    args.cluster = None
+    if args.database == "pg" and not args.database_url:
+        sys.path.insert(0, str(ROOT))
+        from tests.pg_cluster import PgCluster
+
+        t = time.perf_counter()
+        import tempfile
+
+        # on disk, not /dev/shm: a million images make a database of over a gigabyte
+        args.cluster = PgCluster.start(parent=Path(tempfile.gettempdir()))
+        emit(
+            step="postgresql_cluster",
+            seconds=round(time.perf_counter() - t, 2),
+            port=args.cluster.port,
+        )
+    try:
+        for n in args.sizes:
+            run_size(n, args)
+    finally:
+        if args.cluster is not None:
+            db.dispose_engines()
+            args.cluster.close()
 
 
 if __name__ == "__main__":

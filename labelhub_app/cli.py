@@ -73,12 +73,48 @@ def demo(
 
 @app.command()
 def reindex() -> None:
-    """Rebuild the search index from the database."""
+    """Rebuild the search index from the database (OpenSearch: new index + alias swap)."""
+    from labelhub_app.config import get_settings
     from labelhub_app.services import search
 
+    if get_settings().search_backend == "opensearch":
+        from labelhub_app.services import search_dispatch
+
+        index = search_dispatch.opensearch_index()
+        with session_scope() as session:
+            count = search_dispatch.reindex_opensearch(session, index)
+        console.print(
+            f"Indexed {count} images on sale into a new index; alias {index.alias} now points "
+            f"at {', '.join(index.current_indexes())}."
+        )
+        return
     with session_scope() as session:
         count = search.rebuild_index(session)
     console.print(f"Indexed {count} images on sale.")
+
+
+@app.command("dispatch-search")
+def dispatch_search(
+    once: bool = typer.Option(False, "--once", help="apply what is pending, then exit"),
+    batch: int = typer.Option(500, "--batch", min=1, help="outbox rows per bulk request"),
+    poll: float = typer.Option(0.5, "--poll", min=0.05, help="seconds between polls when idle"),
+) -> None:
+    """Apply the search outbox to OpenSearch (run one per installation; safe to restart)."""
+    import signal
+    import threading
+
+    from labelhub_app.services import search_dispatch
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    dispatcher = search_dispatch.OutboxDispatcher(
+        search_dispatch.opensearch_index(), batch_size=batch
+    )
+    try:
+        applied = dispatcher.run(session_scope, stop=stop, poll_s=poll, until_caught_up=once)
+    except KeyboardInterrupt:
+        applied = 0
+    console.print(f"Applied {applied} outbox rows.")
 
 
 def _account(session, email: str):  # type: ignore[no-untyped-def]
@@ -268,6 +304,28 @@ def make_admin(
     console.print(f"{user.email} is {'now' if user.is_admin else 'no longer'} an admin.")
 
 
+@app.command()
+def outbox(
+    to: str = typer.Option("", "--to", help="only mail to this address"),
+    limit: int = typer.Option(10, "--limit", min=1, help="how many messages, newest first"),
+    full: bool = typer.Option(False, "--full", help="print each message's text"),
+) -> None:
+    """Show the mail LabelHub wrote to its outbox folder (embedded mode: reset/verify links)."""
+    from labelhub_app.adapters.mail import read_outbox
+    from labelhub_app.config import get_settings
+
+    folder = get_settings().resolved_outbox_dir
+    messages = read_outbox(folder, to=to, limit=limit)
+    if not messages:
+        console.print(f"No messages in {folder}.")
+        return
+    for message in messages:
+        console.print(f"[bold]{message.subject}[/bold]  to {message.to}  ({message.date})")
+        console.print(f"  {message.path}")
+        if full:
+            console.print(message.body, markup=False, highlight=False, soft_wrap=True)
+
+
 @app.command("check-ledger")
 def check_ledger() -> None:
     """Prove that every ledger transaction balances."""
@@ -280,6 +338,203 @@ def check_ledger() -> None:
         return
     console.print(f"[red]Unbalanced transactions: {result.unbalanced}[/red]")
     raise typer.Exit(1)
+
+
+@app.command("ledger-report")
+def ledger_report() -> None:
+    """Sales, commission, producers' shares and payouts; exit 1 unless the books balance (#9)."""
+    from labelhub_app.services import ledger
+
+    with session_scope() as session:
+        report = ledger.ledger_report(session)
+    money = lambda cents: f"{cents / 100:,.2f}"  # noqa: E731
+    table = Table(title="LabelHub ledger")
+    table.add_column("figure")
+    table.add_column("amount", justify="right")
+    for name, value in (
+        ("gross sales, refunds deducted", report.gross_cents),
+        (f"platform commission ({report.commission_bps / 100:g} %)", report.commission_cents),
+        ("producers' shares", report.producers_share_cents),
+        ("consumer credits held", report.totals_by_kind.get("balance", 0)),
+        ("producer income held", report.totals_by_kind.get("income", 0)),
+        ("paid out to producers", report.totals_by_kind.get("paid_out", 0)),
+        ("money in (top-ups, grants, cards)", -report.totals_by_kind.get("cash_in", 0)),
+    ):
+        table.add_row(name, money(value))
+    console.print(table)
+    console.print(
+        f"{report.sales} image sale(s), {report.refunds} refunded; "
+        f"{report.check.transactions} transactions; {len(report.producers)} producer(s)."
+    )
+    if report.ok:
+        console.print("Ledger balances: commission + producers' shares = gross sales.")
+        return
+    if report.check.unbalanced:
+        console.print(f"[red]Unbalanced transactions: {report.check.unbalanced}[/red]")
+    if report.unsplit_sales:
+        console.print(f"[red]Sales that do not split exactly: {report.unsplit_sales[:20]}[/red]")
+    if report.gross_cents != report.commission_cents + report.producers_share_cents:
+        console.print("[red]Commission + producers' shares differ from gross sales.[/red]")
+    for p in report.producers:
+        if p.share_cents != p.income_balance_cents + p.paid_out_cents:
+            console.print(f"[red]{p.pseudonym}: share differs from income held + paid out.[/red]")
+    raise typer.Exit(1)
+
+
+# --- #8 scale backends: check, backup, restore -----------------------------------------------
+@app.command()
+def check(
+    only: list[str] = typer.Option(
+        None, "--only", help="run only this check (repeatable): database, object store, ..."
+    ),
+) -> None:
+    """Connect to every configured backend and report what works (exit code 1 if anything fails)."""
+    from labelhub_app.services import health
+
+    report = health.run_checks(only=only or None)
+    table = Table(title="LabelHub backends")
+    for name in ("backend", "setting", "status", "message", "ms"):
+        table.add_column(name, overflow="fold", justify="right" if name == "ms" else "left")
+    colours = {"ok": "green", "failed": "red", "skipped": "yellow"}
+    for r in report.results:
+        status = f"[{colours[r.status]}]{r.status}[/{colours[r.status]}]"
+        table.add_row(r.backend, r.setting, status, r.message, f"{r.elapsed_ms:.0f}")
+    console.print(table)
+    if not report.ok:
+        names = ", ".join(r.backend for r in report.failed)
+        console.print(f"[red]Failed: {names}[/red]")
+        raise typer.Exit(1)
+
+
+class _StageProgress:
+    """Rich progress bars for the backup and restore stages (one bar per stage)."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.tasks: dict[str, object] = {}
+
+    def __call__(self, stage: str, done: int, total: int | None) -> None:
+        task = self.tasks.get(stage)
+        if task is None:
+            task = self.tasks[stage] = self.progress.add_task(stage, total=total)
+        self.progress.update(task, completed=done, total=total)  # type: ignore[arg-type]
+
+
+@app.command()
+def backup(
+    dest: Path = typer.Argument(..., help="an empty or new folder to write the backup into"),
+) -> None:
+    """Copy the database and every stored object into DEST, while the app keeps running.
+
+    SQLite: the online backup API; PostgreSQL: pg_dump (custom format). Objects are copied
+    with their sizes and SHA-256 in objects.jsonl, and manifest.json describes the whole.
+    """
+    from labelhub_app.services import backup as backup_service
+
+    try:
+        with _progress() as progress:
+            manifest = backup_service.backup(dest, progress=_StageProgress(progress))
+    except LabelHubError as exc:
+        console.print(f"[red]{exc.message}[/red]")
+        raise typer.Exit(1) from None
+    console.print(
+        f"Backup written to {dest}: {manifest['database']['dialect']} database "
+        f"({manifest['database']['size_bytes']:,} bytes), {manifest['objects']['count']:,} "
+        f"objects ({manifest['objects']['size_bytes']:,} bytes).",
+        soft_wrap=True,
+    )
+
+
+@app.command()
+def restore(
+    src: Path = typer.Argument(..., help="a folder written by `labelhub backup`"),
+) -> None:
+    """Bring a backup back into an EMPTY installation (the configured database and object store).
+
+    Refuses when the database already has accounts or images, or the object store has objects.
+    Run `labelhub migrate` afterwards when restoring into a newer version of LabelHub.
+    """
+    from labelhub_app.services import backup as backup_service
+
+    try:
+        with _progress() as progress:
+            result = backup_service.restore(src, progress=_StageProgress(progress))
+    except LabelHubError as exc:
+        console.print(f"[red]{exc.message}[/red]")
+        raise typer.Exit(1) from None
+    console.print(
+        f"Restored {result.rows:,} rows in {result.tables} tables and {result.objects:,} objects "
+        f"from {src}; every object's SHA-256 matched.",
+        soft_wrap=True,
+    )
+
+
+# --- auto-labelling (#6) --------------------------------------------------------------------------
+
+
+@app.command()
+def worker(
+    kinds: str = typer.Option("", help="comma-separated job kinds to take (default: all)"),
+    max_jobs: int | None = typer.Option(None, help="stop after this many jobs"),
+    exit_when_idle: bool = typer.Option(False, "--exit-when-idle", help="stop when no job is due"),
+    log_level: str = typer.Option("INFO", help="DEBUG, INFO, WARNING"),
+) -> None:
+    """Run an inference worker (needs torch: `make install-worker`); SIGTERM stops it cleanly."""
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        console.print(
+            "[red]The worker needs torch and torchvision: run `make install-worker` "
+            "(pip install -r inference_worker/requirements.txt).[/red]"
+        )
+        raise typer.Exit(1) from None
+    from inference_worker.__main__ import run
+
+    code = run(
+        kinds=[k.strip() for k in kinds.split(",") if k.strip()],
+        max_jobs=max_jobs,
+        exit_when_idle=exit_when_idle,
+        log_level=log_level,
+    )
+    raise typer.Exit(code)
+
+
+@app.command()
+def train(
+    email: str = typer.Option(..., "--as", help="an admin (global model) or a producer (own)"),
+    scope: str = typer.Option("global", help="global | producer (your own model)"),
+    wait: bool = typer.Option(False, "--wait", help="follow the job until a worker finishes it"),
+) -> None:
+    """Queue a detector training job; a worker trains, evaluates and maybe activates it."""
+    import time
+
+    from labelhub_app.services import detectors, jobs
+
+    with session_scope() as session:
+        actor = _account(session, email)
+        try:
+            job = detectors.request_training(session, actor=actor, scope=scope)
+        except LabelHubError as exc:
+            console.print(f"[red]{exc.message}[/red]")
+            raise typer.Exit(1) from None
+        console.print(f"Training job {job.public_id} is {job.status}.")
+        if not wait:
+            return
+        last = ""
+        while True:
+            view = jobs.get_job(session, viewer=actor, job_id=job.public_id)
+            line = f"{view.status}: {view.progress_message} ({view.progress:.0%})"
+            if line != last:
+                console.print(line)
+                last = line
+            if view.status in ("succeeded", "dead", "cancelled"):
+                break
+            time.sleep(2)
+            session.expire_all()
+    if view.status != "succeeded":
+        console.print(f"[red]{view.error or view.status}[/red]")
+        raise typer.Exit(1)
+    console.print(view.result_summary)
 
 
 if __name__ == "__main__":

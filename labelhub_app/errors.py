@@ -31,3 +31,9 @@ class InvalidInput(LabelHubError):
 
 class NotAuthenticated(LabelHubError):
     code = "not_authenticated"
+
+
+class Unavailable(LabelHubError):
+    """A backend (the database, the object store) cannot be reached; trying again later may work."""
+
+    code = "unavailable"

@@ -10,21 +10,31 @@ from labelhub_app.config import get_settings
 from labelhub_app.pages import (  # noqa: F401  (each module registers its page with @rx.page)
     activity,
     auth,
+    campaigns,
     dashboard,
     editor,
     image_detail,
+    jobs,
     labels,
     market,
+    models,
     profile,
     projects,
+    payouts,  # #9
     purchases,
+    review,
+    tiled,
     upload,
+    wallet,  # #9
 )
 
 log = logging.getLogger("labelhub")
 
 if get_settings().dev_pages:
-    from labelhub_app.pages import editor_demo  # noqa: F401  (the box editor playground, /dev/editor-demo)
+    from labelhub_app.pages import (
+        dev_worker,  # noqa: F401  (#8: which app worker, /dev/worker)
+        editor_demo,  # noqa: F401  (the box editor playground, /dev/editor-demo)
+    )
 
 
 def _on_backend_error(exception: Exception) -> rx.event.EventSpec:

@@ -387,6 +387,22 @@ class Editor {
       case "delete":
         if (b && !this.readOnly) this.edit(b, null);
         break;
+      case "accept":
+        if (b && b.source === "model") this.decide(b.id, true);
+        else this.decideKey(true);
+        break;
+      case "reject":
+        if (b && b.source === "model") this.decide(b.id, false);
+        else this.decideKey(false);
+        break;
+      case "accept_all":
+        this.acceptAll(cmd.threshold);
+        break;
+      case "next_suggestion": {
+        const n = this.nextSuggestion(this.sel, cmd.dir === -1 ? -1 : 1);
+        if (n) this.select(n.id);
+        break;
+      }
       case "select":
         this.select(b ? b.id : null);
         break;
@@ -437,18 +453,75 @@ class Editor {
     this.redoStack = [];
   }
 
+  /** Several edits that undo and redo as one (accept all above a score). */
+  editGroup(pairs) {
+    if (!pairs.length) return;
+    for (const p of pairs) this.applyAndEmit(p.before, p.after);
+    this.undoStack.push({ group: pairs });
+    this.redoStack = [];
+  }
+
   undo() {
     const e = this.undoStack.pop();
     if (!e) return;
-    this.applyAndEmit(e.after, e.before);
+    if (e.group) for (const p of [...e.group].reverse()) this.applyAndEmit(p.after, p.before);
+    else this.applyAndEmit(e.after, e.before);
     this.redoStack.push(e);
   }
 
   redo() {
     const e = this.redoStack.pop();
     if (!e) return;
-    this.applyAndEmit(e.before, e.after);
+    if (e.group) for (const p of e.group) this.applyAndEmit(p.before, p.after);
+    else this.applyAndEmit(e.before, e.after);
     this.undoStack.push(e);
+  }
+
+  // ---------------------------------------------------------------- suggestions (model boxes)
+  /** The suggestions, best score first (ties and missing scores: draw order). */
+  suggestions() {
+    const list = this.store.boxes.filter((b) => b.source === "model");
+    return list
+      .map((b, i) => [b, i])
+      .sort((p, q) => (q[0].score ?? -1) - (p[0].score ?? -1) || p[1] - q[1])
+      .map((p) => p[0]);
+  }
+
+  /** The suggestion after (dir 1) or before (dir -1) box `id` in that order, cycling. */
+  nextSuggestion(id, dir = 1, skipId = null) {
+    const list = this.suggestions().filter((b) => b.id !== skipId);
+    if (!list.length) return undefined;
+    const i = list.findIndex((b) => b.id === id);
+    if (i < 0) return dir > 0 ? list[0] : list[list.length - 1];
+    return list[(i + dir + list.length) % list.length];
+  }
+
+  /** Accept (the suggestion becomes a human box) or reject (removed); then select the next one. */
+  decide(id, accept) {
+    const b = this.store.get(id);
+    if (!b || b.source !== "model" || this.readOnly) return false;
+    const following = this.nextSuggestion(b.id, 1, b.id);
+    this.edit(b, accept ? { ...b, source: "human", score: null } : null);
+    this.select(following ? following.id : null);
+    return true;
+  }
+
+  /** A / X: decide on the selected suggestion; with none selected, select the best one first. */
+  decideKey(accept) {
+    const sel = this.store.get(this.sel);
+    if (sel && sel.source === "model") return this.decide(sel.id, accept);
+    const first = this.nextSuggestion(null, 1);
+    if (first) this.select(first.id);
+    return !!first;
+  }
+
+  acceptAll(threshold) {
+    if (this.readOnly) return;
+    const t = Number(threshold);
+    const pairs = this.suggestions()
+      .filter((b) => b.score != null && b.score >= t)
+      .map((b) => ({ before: b, after: { ...b, source: "human", score: null } }));
+    this.editGroup(pairs);
   }
 
   // ---------------------------------------------------------------- selection
@@ -783,6 +856,23 @@ class Editor {
       default:
         break;
     }
+    if (key === "Tab") {
+      // Only from the page itself or the canvas: Tab on a button or link moves the focus as usual.
+      const focus = document.activeElement;
+      const free = !focus || focus === document.body || (this.container && this.container.contains(focus));
+      if (!free) return;
+      const n = this.nextSuggestion(this.sel, ev.shiftKey ? -1 : 1);
+      if (n) {
+        ev.preventDefault(); // with no suggestions, Tab moves the focus as usual
+        this.select(n.id);
+      }
+      return;
+    }
+    if ((lower === "a" || lower === "x") && !this.readOnly && !Konva.DD.isDragging) {
+      if (this.gesture) return;
+      if (this.decideKey(lower === "a")) ev.preventDefault();
+      return;
+    }
     if (lower === "f") {
       ev.preventDefault();
       this.fit();
@@ -1016,6 +1106,7 @@ class Editor {
       get lastDrawn() { return eng.lastDrawn; },
       get drawMs() { return eng.drawMs; },
       get readyAt() { return eng.readyAt; },
+      get suggestionCount() { return eng.store.boxes.filter((b) => b.source === "model").length; },
       toClient: (x, y) => eng.toClient(x, y),
       engine: eng,
     };

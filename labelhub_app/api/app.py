@@ -20,6 +20,7 @@ from fastapi.responses import JSONResponse
 from labelhub_app.api import docs
 from labelhub_app.api.errors import ApiError, install_error_handlers
 from labelhub_app.api.routes import annotations as annotation_routes
+from labelhub_app.api.routes import payments as payment_routes  # #9 payments
 from labelhub_app.api.routes import (
     auth,
     files,
@@ -30,7 +31,9 @@ from labelhub_app.api.routes import (
     projects,
     search,
     wallet,
+    web_auth,
 )
+from labelhub_app.api.routes import models as model_routes  # #6 detector versions
 from labelhub_app.api.schemas import ErrorBody
 
 API_PREFIX = "/api/v1"
@@ -83,6 +86,8 @@ for module in (
     imports,
     operations,
     wallet,
+    payment_routes,
+    model_routes,
 ):
     v1.include_router(module.router)
 
@@ -127,4 +132,5 @@ def no_such_route(rest: str, request: Request) -> JSONResponse:
 
 
 api.include_router(docs.router)
+api.include_router(web_auth.router)  # /auth/* browser sign-in (HttpOnly session cookie), #9
 api.include_router(v1)

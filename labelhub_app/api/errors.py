@@ -27,6 +27,7 @@ STATUS_BY_CODE = {
     "not_authenticated": 401,
     "conflict": 409,
     "invalid_input": 422,
+    "unavailable": 503,
 }
 CODE_BY_STATUS = {
     400: "bad_request",
@@ -44,6 +45,7 @@ CODE_BY_STATUS = {
     429: "rate_limited",
     500: "internal_error",
     501: "not_implemented",
+    503: "unavailable",
 }
 BEARER_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="LabelHub"'}
 

@@ -319,6 +319,9 @@ class ProjectItemsAdded(BaseModel):
 
 class BuyCreate(BaseModel):
     image_ids: list[str] = Field(min_length=1, max_length=500)
+    licence: Literal["standard", "extended", "exclusive"] = Field(
+        default="standard", description="The licence to buy every image under (#9)"
+    )
     idempotency_key: str | None = Field(
         default=None,
         min_length=1,

@@ -21,6 +21,13 @@ Contract for pages:
   for human boxes; editing a model box keeps ``source="model"``). Undo and redo are emitted as
   ordinary create/update/delete events.
 - A new box is selected once created (``on_create`` then ``on_select``).
+- Suggestions (``source="model"``, drawn dashed with their score): Tab / Shift+Tab select the
+  next / previous one (best score first); A accepts the selected one (an ``on_update`` with
+  ``source="human"``, ``score=None``), X rejects it (an ``on_delete``), and both then select the
+  next suggestion; with no suggestion selected, A and X select the best one. Commands:
+  ``{"kind": "accept" | "reject", "id": ...}``, ``{"kind": "next_suggestion", "dir": 1 | -1}``
+  and ``{"kind": "accept_all", "threshold": 0.8}`` (every suggestion scoring at least that; one
+  undo step).
 """
 
 from __future__ import annotations

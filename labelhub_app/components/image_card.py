@@ -103,9 +103,44 @@ def image_card(
             ),
             rx.hstack(
                 rx.icon("user-round", size=12, color="var(--gray-9)"),
-                rx.text(card["pseudonym"].to(str), size="1", color_scheme="gray"),
+                rx.text(
+                    card["pseudonym"].to(str),
+                    size="1",
+                    color_scheme="gray",
+                    overflow="hidden",
+                    text_overflow="ellipsis",
+                    white_space="nowrap",
+                    min_width="0",
+                ),
+                rx.spacer(),
+                rx.cond(  # #7: the producer's review score, when the page supplies it
+                    card.contains("score"),
+                    rx.tooltip(
+                        rx.badge(
+                            rx.icon("star", size=10),
+                            card["score"].to(str),
+                            variant="soft",
+                            color_scheme="amber",
+                            size="1",
+                            class_name="producer-score",
+                        ),
+                        content="Producer quality, 0-100: how reliably reviewers accept this "
+                        "producer's labels (a cautious estimate: few reviews score lower)",
+                    ),
+                ),
+                rx.cond(
+                    card.contains("reviews"),
+                    rx.text(
+                        card["reviews"].to(str),
+                        size="1",
+                        color_scheme="gray",
+                        white_space="nowrap",
+                        class_name="producer-reviews",
+                    ),
+                ),
                 spacing="1",
                 align="center",
+                width="100%",
             ),
             footer or rx.fragment(),
             spacing="2",

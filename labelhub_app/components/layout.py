@@ -62,6 +62,7 @@ def navbar() -> rx.Component:
                         _nav_link("Upload", routes.UPLOAD, "upload"),
                         _nav_link("Label", routes.LABEL_STREAM, "square-dashed-mouse-pointer"),
                         _nav_link("Dashboard", routes.DASHBOARD, "layout-dashboard"),
+                        _nav_link("Payouts", routes.PAYOUTS, "banknote"),  # #9
                     ),
                 ),
                 rx.cond(
@@ -69,6 +70,22 @@ def navbar() -> rx.Component:
                     rx.fragment(
                         _nav_link("Projects", routes.PROJECTS, "folder-open"),
                         _nav_link("Purchases", routes.PURCHASES, "wallet"),
+                        _nav_link("Wallet", routes.WALLET, "credit-card"),  # #9
+                    ),
+                ),
+                rx.cond(  # #7 reviews: the reviewers' queue
+                    AuthState.roles.contains("reviewer"),
+                    _nav_link("Review", routes.REVIEW, "badge-check"),
+                ),
+                rx.cond(  # #7 labelling campaigns: producers label, producers and consumers start
+                    AuthState.is_producer | AuthState.is_consumer,
+                    _nav_link("Campaigns", routes.CAMPAIGNS, "users"),
+                ),
+                rx.cond(  # #6 auto-labelling: background jobs and the detector's versions
+                    AuthState.signed_in,
+                    rx.fragment(
+                        _nav_link("Jobs", routes.JOBS, "list-checks"),
+                        _nav_link("Models", routes.MODELS, "brain-circuit"),
                     ),
                 ),
                 spacing="1",

@@ -31,6 +31,15 @@ class User(SQLModel, table=True):
     created_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
     )
+    # When the person proved they read this address (a link we mailed, or a provider's
+    # email_verified claim); None: unverified, so their images cannot go on sale yet.
+    email_verified_at: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime, nullable=True)
+    )
+
+    @property
+    def email_verified(self) -> bool:
+        return self.email_verified_at is not None
 
     @property
     def roles(self) -> list[str]:
@@ -38,11 +47,16 @@ class User(SQLModel, table=True):
 
 
 class AuthSession(SQLModel, table=True):
-    """A signed-in browser or client; only the SHA-256 of its token is stored."""
+    """A signed-in browser or client; only the SHA-256 of its token is stored.
+
+    It ends at ``expires_at`` (absolute), after ``session_idle_minutes`` without use
+    (``last_seen_at``), or when revoked (sign out, "sign out everywhere", a password reset).
+    """
 
     __tablename__ = "auth_sessions"
 
     id: int | None = Field(default=None, primary_key=True)
+    public_id: str = Field(default_factory=new_uuid, unique=True, index=True, max_length=36)
     token_hash: str = Field(unique=True, index=True, max_length=64)
     user_id: int = Field(foreign_key="users.id", index=True)
     created_at: datetime = Field(
@@ -50,3 +64,9 @@ class AuthSession(SQLModel, table=True):
     )
     expires_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
     revoked_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+    last_seen_at: datetime | None = Field(
+        default=None, sa_column=Column(UTCDateTime, nullable=True)
+    )
+    user_agent: str = Field(default="", max_length=300)
+    client_ip: str = Field(default="", max_length=64)
+    method: str = Field(default="password", max_length=16)  # password | oidc | api

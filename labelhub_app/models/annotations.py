@@ -36,6 +36,11 @@ class Box(SQLModel, table=True):
     author_id: int = Field(foreign_key="users.id")
     source: str = Field(default=SOURCE_HUMAN, max_length=8)
     score: float | None = None
+    # Suggestions (#6): the ModelVersion.public_id that made the box; kept when a person accepts it,
+    # who accepted it and the score it had then (models/suggestions.py).
+    model_version: str | None = Field(default=None, max_length=36)
+    verified_by_id: int | None = Field(default=None, foreign_key="users.id")
+    accepted_score: float | None = None
     created_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
     )

@@ -18,6 +18,7 @@ ACCOUNT_BALANCE = "balance"  # a user's spendable credits
 ACCOUNT_INCOME = "income"  # a producer's earned income
 ACCOUNT_COMMISSION = "commission"  # the platform's share (no user)
 ACCOUNT_CASH_IN = "cash_in"  # money that entered from outside (no user)
+ACCOUNT_PAID_OUT = "paid_out"  # a producer's income moved to payouts (#9 payouts)
 
 
 class LedgerAccount(SQLModel, table=True):

@@ -47,8 +47,12 @@ class Purchase(SQLModel, table=True):
     image_id: int = Field(foreign_key="images.id", index=True)
     project_id: int = Field(foreign_key="projects.id", index=True)
     price_cents: int = Field(ge=0)
-    licence: str = Field(max_length=32)
+    licence: str = Field(max_length=32)  # the licence code as sold (standard, cc-by-4.0, extended...)
+    # The market licence kind (models/licences.py) and the exact version of its text at the sale.
+    licence_kind: str = Field(default="standard", max_length=16)
+    licence_version: int | None = Field(default=None)
     ledger_txn_id: int = Field(foreign_key="ledger_transactions.id", index=True)
+    refunded_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
     created_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False)
     )

@@ -25,6 +25,8 @@ ACTION_TITLES = {
     "restore": "Restored",
     "tag_add": "Tag added",
     "tag_remove": "Tag removed",
+    "accept": "Suggestion accepted",
+    "reject": "Suggestion rejected",
 }
 PERIODS = {"all": "Any time", "1": "Last 24 hours", "7": "Last 7 days", "30": "Last 30 days"}
 
@@ -113,6 +115,8 @@ _COLOURS = {
     "restore": "violet",
     "tag_add": "teal",
     "tag_remove": "orange",
+    "accept": "grass",
+    "reject": "crimson",
 }
 
 

@@ -18,10 +18,12 @@ from labelhub_app.components.common import (
     stat_card,
 )
 from labelhub_app.components.layout import page_frame
+from labelhub_app.components.offer_editor import offer_button, offer_dialog
+from labelhub_app.components.verify_banner import verify_email_banner  # (#9)
 from labelhub_app.db import session_scope
 from labelhub_app.errors import LabelHubError, NotAuthenticated
 from labelhub_app.models import LICENCES
-from labelhub_app.services import images, labels, market
+from labelhub_app.services import detectors, images, labels, market, reputation, reviews
 from labelhub_app.services.ledger import parse_credits
 from labelhub_app.state.auth import AuthState, current_user
 
@@ -47,6 +49,10 @@ class DashboardState(rx.State):
     edit_licence: str = "standard"
     edit_error: str = ""
     label_options: list[str] = []
+    picked: list[str] = []  # images ticked for "Auto-label selected" (#6)
+    # #7 reviews of this producer's labels (newest first) and their quality score
+    reviews: list[dict[str, Any]] = []
+    quality: str = ""
 
     @rx.var
     def pages(self) -> int:
@@ -72,9 +78,25 @@ class DashboardState(rx.State):
                 )
                 if not self.label_options:
                     self.label_options = labels.all_label_names(session)
+                recent_reviews = reviews.reviews_for_producer(session, producer=user, limit=10)
+                score = reputation.reputation_of(session, user_id=user.id)  # type: ignore[arg-type]
         except LabelHubError as exc:
             self.error = exc.message
             return
+        plural = "" if score.reviews == 1 else "s"
+        self.quality = f"{score.score} from {score.reviews} review{plural}"
+        self.reviews = [
+            {
+                "outcome": r.outcome,
+                "reason": r.reason,
+                "name": r.file_name,
+                "href": routes.label(r.image_id),
+                "when": r.created_at.strftime("%d %b %H:%M"),
+                "reviewer": r.reviewer,
+                "diff": [d.text for d in r.diff],
+            }
+            for r in recent_reviews
+        ]
         base = (await self.get_state(AuthState)).api_base
         self.stats = {
             "images": str(summary.images),
@@ -151,6 +173,33 @@ class DashboardState(rx.State):
             "Back on sale." if on_sale else "Withdrawn from sale. Buyers keep their copies."
         )
         return DashboardState.load
+
+    @rx.event
+    def toggle_pick(self, image_id: str, checked: bool) -> None:
+        others = [i for i in self.picked if i != image_id]
+        self.picked = [*others, image_id] if checked else others
+
+    @rx.event
+    def clear_picked(self) -> None:
+        self.picked = []
+
+    @rx.event
+    async def autolabel_selected(self) -> None:
+        """Queue an auto-label job for the ticked images (services/detectors.py)."""
+        self.error = self.notice = ""
+        try:
+            with session_scope() as session:
+                user = await current_user(self, session)
+                job = detectors.request_autolabel(session, actor=user, image_ids=list(self.picked))
+                count = len(job.payload.get("image_ids", []))
+        except LabelHubError as exc:
+            self.error = exc.message
+            return
+        self.picked = []
+        self.notice = (
+            f"Auto-labelling {count} image{'s' if count != 1 else ''}: follow it on the Jobs "
+            "page; the suggestions appear in the editor, dashed, for you to accept or reject."
+        )
 
     @rx.event
     def open_edit(self, row: dict[str, Any]) -> None:
@@ -231,6 +280,14 @@ def _chart() -> rx.Component:
 def _row(r: rx.Var) -> rx.Component:
     return rx.table.row(
         rx.table.cell(
+            rx.checkbox(
+                checked=DashboardState.picked.contains(r["id"].to(str)),
+                on_change=lambda checked: DashboardState.toggle_pick(r["id"].to(str), checked),
+                aria_label="select for auto-labelling",
+                class_name="pick-image",
+            )
+        ),
+        rx.table.cell(
             rx.link(
                 rx.image(
                     src=r["thumb"].to(str),
@@ -293,6 +350,7 @@ def _row(r: rx.Var) -> rx.Component:
                     aria_label="edit",
                     class_name="edit-image",
                 ),
+                offer_button(r["id"].to(str)),  # #9 licence prices
                 rx.cond(
                     r["on_sale"].to(bool),
                     rx.button(
@@ -314,6 +372,84 @@ def _row(r: rx.Var) -> rx.Component:
         ),
         align="center",
         class_name="own-row",
+    )
+
+
+def _review_row(r: rx.Var) -> rx.Component:
+    outcome = r["outcome"].to(str)
+    return rx.hstack(
+        rx.badge(
+            outcome,
+            color_scheme=rx.match(outcome, ("accepted", "green"), ("rejected", "red"), "blue"),
+            variant="soft",
+            min_width="72px",
+            justify="center",
+            class_name="review-outcome",
+        ),
+        rx.vstack(
+            rx.hstack(
+                rx.link(r["name"].to(str), href=r["href"].to(str), size="2", weight="medium"),
+                rx.text(
+                    "by ",
+                    r["reviewer"].to(str),
+                    " · ",
+                    r["when"].to(str),
+                    size="1",
+                    color_scheme="gray",
+                ),
+                align="baseline",
+                spacing="2",
+            ),
+            rx.cond(
+                r["reason"].to(str) != "",
+                rx.text("“", r["reason"].to(str), "”", size="2", class_name="review-reason"),
+            ),
+            rx.foreach(
+                r["diff"].to(list[str]),
+                lambda line: rx.text(line, size="1", color_scheme="gray", class_name="review-diff"),
+            ),
+            spacing="0",
+        ),
+        align="start",
+        spacing="3",
+        width="100%",
+        padding_y="6px",
+        border_bottom="1px solid var(--gray-a3)",
+        class_name="review-row",
+    )
+
+
+def _reviews_card() -> rx.Component:
+    """#7: what reviewers said about this producer's labels."""
+    return rx.cond(
+        DashboardState.reviews.length() > 0,
+        rx.card(
+            rx.vstack(
+                rx.hstack(
+                    rx.heading("Reviews of your labels", size="4"),
+                    rx.spacer(),
+                    rx.badge(
+                        rx.icon("star", size=12),
+                        "Quality score ",
+                        DashboardState.quality,
+                        color_scheme="amber",
+                        variant="soft",
+                        size="2",
+                        id="my-quality",
+                    ),
+                    width="100%",
+                    align="center",
+                ),
+                rx.vstack(
+                    rx.foreach(DashboardState.reviews, _review_row), spacing="0", width="100%"
+                ),
+                spacing="2",
+                width="100%",
+            ),
+            width="100%",
+            margin_bottom="1.5em",
+            id="producer-reviews",
+        ),
     )
 
 
@@ -407,6 +543,17 @@ def dashboard_page() -> rx.Component:
             value=DashboardState.sort,
             on_change=DashboardState.set_sort,
         ),
+        rx.button(
+            rx.icon("sparkles", size=14),
+            "Auto-label selected (",
+            DashboardState.picked.length().to_string(),
+            ")",
+            variant="soft",
+            color_scheme="violet",
+            on_click=DashboardState.autolabel_selected,
+            disabled=DashboardState.picked.length() == 0,
+            id="autolabel-selected",
+        ),
         width="100%",
         align="center",
         spacing="3",
@@ -417,6 +564,7 @@ def dashboard_page() -> rx.Component:
                 *[
                     rx.table.column_header_cell(h)
                     for h in (
+                        "",
                         "",
                         "File",
                         "Uploaded",
@@ -437,6 +585,7 @@ def dashboard_page() -> rx.Component:
         size="1",
     )
     return page_frame(
+        verify_email_banner(),
         error_callout(DashboardState.error),
         info_callout(DashboardState.notice),
         rx.grid(
@@ -453,6 +602,7 @@ def dashboard_page() -> rx.Component:
         ),
         _chart(),
         rx.box(height="1.5em"),
+        _reviews_card(),
         toolbar,
         rx.box(height="0.75em"),
         rx.cond(
@@ -475,6 +625,7 @@ def dashboard_page() -> rx.Component:
             ),
         ),
         _edit_dialog(),
+        offer_dialog(),  # #9 licence prices
         label_options(DashboardState.label_options, "dash-label-options"),
         title="Your images",
         subtitle=rx.text(

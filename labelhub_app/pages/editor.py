@@ -32,6 +32,9 @@ SHORTCUTS = (
     ("N", "draw a box, even over other boxes"),
     ("1 – 9", "pick a label (relabels the selected box)"),
     ("Delete", "delete the selected box"),
+    ("Tab, Shift+Tab", "next / previous suggestion (best score first)"),
+    ("A", "accept the selected suggestion (none selected: select the best)"),
+    ("X", "reject the selected suggestion (none selected: select the best)"),
     ("← ↑ → ↓", "nudge the selected box (Shift: 10 px)"),
     ("Ctrl+Z", "undo"),
     ("Ctrl+Shift+Z", "redo"),
@@ -90,6 +93,11 @@ class EditorState(LabelPickerMixin, rx.State):
     next_id: str = ""
     next_src: str = ""
     loaded: bool = False
+    # suggestions (boxes with source "model"): their count, and the "accept all >=" threshold
+    suggestion_count: int = 0
+    above_count: int = 0
+    threshold_pct: int = 80
+    _suggestions: dict[str, float] = {}
     _pending: list[dict[str, Any]] = []
     _save_key: str = ""
 
@@ -199,6 +207,15 @@ class EditorState(LabelPickerMixin, rx.State):
         self.boxes = boxes
         self.boxes_key += 1
         self.box_count = len(boxes)
+        self._suggestions = {
+            b["id"]: float(b.get("score") or 0.0) for b in boxes if b.get("source") == "model"
+        }
+        self._count_suggestions()
+
+    def _count_suggestions(self) -> None:
+        self.suggestion_count = len(self._suggestions)
+        limit = self.threshold_pct / 100
+        self.above_count = sum(1 for s in self._suggestions.values() if s >= limit - 1e-9)
 
     @staticmethod
     def _history_rows(rows: list[ann.RevisionRow]) -> list[dict[str, Any]]:
@@ -223,6 +240,13 @@ class EditorState(LabelPickerMixin, rx.State):
             ann.coalesce_edits(ann.BoxEdit(e["kind"], e["box"]) for e in self._pending)
         )
         self.box_count += {"create": 1, "delete": -1}.get(kind, 0)
+        box_id = str(box.get("id", ""))
+        if kind != "delete" and box.get("source") == "model":
+            self._suggestions = {**self._suggestions, box_id: float(box.get("score") or 0.0)}
+            self._count_suggestions()
+        elif box_id in self._suggestions:
+            self._suggestions = {k: v for k, v in self._suggestions.items() if k != box_id}
+            self._count_suggestions()
         self._save_key = ""  # new edits: a new save
         self.status = "" if self.pending_count or self.tags_dirty else f"Revision {self.revision}"
         if box.get("label") and box["label"] not in self.palette:
@@ -298,6 +322,57 @@ class EditorState(LabelPickerMixin, rx.State):
     @rx.event
     def view_command(self, kind: str) -> None:
         self.command = {"seq": self.command.get("seq", 0) + 1, "kind": kind}
+
+    # --- suggestions: the canvas turns these commands into edits (undoable, saved as usual) ---
+
+    @rx.event
+    def accept_selected(self) -> None:
+        self.command = {"seq": self.command.get("seq", 0) + 1, "kind": "accept", "id": ""}
+
+    @rx.event
+    def reject_selected(self) -> None:
+        self.command = {"seq": self.command.get("seq", 0) + 1, "kind": "reject", "id": ""}
+
+    @rx.event
+    def next_suggestion(self) -> None:
+        self.command = {"seq": self.command.get("seq", 0) + 1, "kind": "next_suggestion", "dir": 1}
+
+    @rx.event
+    def accept_all_above(self) -> None:
+        if not self.may_edit or self.previewing:
+            return
+        self.command = {
+            "seq": self.command.get("seq", 0) + 1,
+            "kind": "accept_all",
+            "threshold": self.threshold_pct / 100,
+        }
+
+    def _set_threshold_pct(self, pct: float) -> None:
+        self.threshold_pct = max(0, min(100, round(pct)))
+        self._count_suggestions()
+
+    @rx.event
+    def set_threshold(self, value: list[int | float]) -> None:
+        if value:
+            self._set_threshold_pct(float(value[0]))
+
+    @rx.event
+    def set_threshold_text(self, value: str) -> None:
+        """The number field next to the slider: a score from 0 to 1."""
+        try:
+            number = float(value.replace(",", "."))
+        except ValueError:
+            return
+        self._set_threshold_pct(number * 100)
+
+    @rx.var
+    def selected_score(self) -> str:
+        score = self.selected.get("score")
+        return f"{score:.2f}" if isinstance(score, int | float) else "–"
+
+    @rx.var
+    def threshold_text(self) -> str:
+        return f"{self.threshold_pct / 100:.2f}"
 
     @rx.event
     def toggle_help(self) -> None:
@@ -507,6 +582,52 @@ def _selected_panel() -> rx.Component:
             ),
         ),
         rx.cond(
+            EditorState.selected["source"].to(str) == "model",
+            rx.vstack(
+                rx.badge(
+                    rx.icon("sparkles", size=12),
+                    "Suggestion · score ",
+                    EditorState.selected_score,
+                    variant="soft",
+                    color_scheme="violet",
+                    id="selected-suggestion",
+                ),
+                rx.hstack(
+                    rx.button(
+                        rx.icon("check", size=14),
+                        "Accept",
+                        rx.code("A", size="1", variant="outline", color_scheme="gray"),
+                        size="2",
+                        color_scheme="green",
+                        on_click=EditorState.accept_selected,
+                        disabled=~EditorState.may_edit,
+                        id="accept-suggestion",
+                        flex="1",
+                    ),
+                    rx.button(
+                        rx.icon("x", size=14),
+                        "Reject",
+                        rx.code("X", size="1", variant="outline", color_scheme="gray"),
+                        size="2",
+                        color_scheme="red",
+                        variant="soft",
+                        on_click=EditorState.reject_selected,
+                        disabled=~EditorState.may_edit,
+                        id="reject-suggestion",
+                        flex="1",
+                    ),
+                    width="100%",
+                    spacing="2",
+                ),
+                width="100%",
+                spacing="2",
+                padding="8px",
+                border_radius="8px",
+                background="var(--violet-a2)",
+                border="1px dashed var(--violet-a7)",
+            ),
+        ),
+        rx.cond(
             EditorState.selected.contains("id"),
             rx.hstack(
                 rx.text(
@@ -536,6 +657,96 @@ def _selected_panel() -> rx.Component:
         ),
         spacing="2",
         width="100%",
+    )
+
+
+def _suggestions_card() -> rx.Component:
+    """Shown while the image has suggestions: how many, the keys, and "accept all >= score"."""
+    return rx.cond(
+        EditorState.suggestion_count > 0,
+        rx.card(
+            rx.vstack(
+                rx.hstack(
+                    rx.icon("sparkles", size=16, color="var(--violet-9)"),
+                    rx.text("Suggestions", size="2", weight="bold"),
+                    rx.badge(
+                        EditorState.suggestion_count.to_string(),
+                        color_scheme="violet",
+                        radius="full",
+                        id="suggestion-count",
+                    ),
+                    rx.spacer(),
+                    rx.button(
+                        "Next",
+                        rx.code("Tab", size="1", variant="ghost"),
+                        size="1",
+                        variant="ghost",
+                        on_click=EditorState.next_suggestion,
+                        id="next-suggestion",
+                    ),
+                    width="100%",
+                    align="center",
+                ),
+                rx.text(
+                    "Dashed boxes come from the detector. ",
+                    rx.code("A"),
+                    " accepts the selected one, ",
+                    rx.code("X"),
+                    " rejects it; both go to the next. Save as usual.",
+                    size="1",
+                    color_scheme="gray",
+                ),
+                rx.hstack(
+                    rx.text("Score ≥", size="2", white_space="nowrap"),
+                    rx.slider(
+                        value=[EditorState.threshold_pct],
+                        min=0,
+                        max=100,
+                        step=5,
+                        on_change=EditorState.set_threshold,
+                        size="1",
+                        flex="1",
+                        id="threshold-slider",
+                    ),
+                    rx.input(
+                        value=EditorState.threshold_text,
+                        on_change=EditorState.set_threshold_text,
+                        type="number",
+                        min=0,
+                        max=1,
+                        step=0.05,
+                        size="1",
+                        width="64px",
+                        id="threshold",
+                        aria_label="minimum score",
+                    ),
+                    width="100%",
+                    align="center",
+                    spacing="2",
+                ),
+                rx.button(
+                    rx.icon("check-check", size=14),
+                    "Accept all ≥ ",
+                    EditorState.threshold_text,
+                    " (",
+                    EditorState.above_count.to_string(),
+                    ")",
+                    size="2",
+                    color_scheme="green",
+                    variant="soft",
+                    width="100%",
+                    on_click=EditorState.accept_all_above,
+                    disabled=~EditorState.may_edit
+                    | (EditorState.above_count == 0)
+                    | (EditorState.previewing > 0),
+                    id="accept-all",
+                ),
+                spacing="2",
+                width="100%",
+            ),
+            width="100%",
+            id="suggestions-card",
+        ),
     )
 
 
@@ -786,6 +997,7 @@ def _editor_body() -> rx.Component:
             border="1px solid var(--gray-a5)",
         ),
         rx.vstack(
+            _suggestions_card(),
             rx.card(
                 rx.vstack(
                     rx.text("Labels (keys 1–9)", size="2", weight="bold"),

@@ -10,9 +10,10 @@ import reflex as rx
 from labelhub_app import routes
 from labelhub_app.components.common import error_callout, info_callout, label_chip
 from labelhub_app.components.layout import page_frame
+from labelhub_app.components.licence_dialog import licence_dialog
 from labelhub_app.db import session_scope
 from labelhub_app.errors import InvalidInput, LabelHubError
-from labelhub_app.services import images, market
+from labelhub_app.services import images, market, ratings, reputation
 from labelhub_app.state.auth import AuthState, current_user
 
 
@@ -26,6 +27,11 @@ class ImageState(rx.State):
     target_project: str = ""
     error: str = ""
     notice: str = ""
+    # #7 ratings: the viewer's own (buyers only) and what they are typing
+    my_stars: int = 0
+    rating_comment: str = ""
+    rating_notice: str = ""
+    rating_error: str = ""
     _buy_key: str = ""
 
     @rx.event
@@ -40,6 +46,12 @@ class ImageState(rx.State):
                 projects = (
                     market.list_projects(session, actor=user) if user and user.is_consumer else []
                 )
+                producer = reputation.reputation_by_pseudonym(
+                    session, pseudonym=view.producer_pseudonym
+                )
+                image_row = images.get_image(session, view.public_id)
+                rated = ratings.rating_summary(session, image_id=image_row.id)  # type: ignore[arg-type]
+                mine = ratings.my_rating(session, buyer=user, image_id=view.public_id)
         except LabelHubError as exc:
             self.found = False
             self.error = exc.message
@@ -62,10 +74,51 @@ class ImageState(rx.State):
             "sales": view.sales_count,
             "original": f"{base}{routes.API}/images/{view.public_id}/original",
             "editor": routes.label(view.public_id),
+            "score": str(producer.score),
+            "reviews": f"{producer.reviews} review{'' if producer.reviews == 1 else 's'}",
+            "rating": (
+                f"{rated.average:.1f} / 5 from {rated.count} "
+                f"rating{'' if rated.count == 1 else 's'}"
+                if rated.average is not None
+                else "No ratings yet"
+            ),
         }
+        self.my_stars = mine.stars if mine else 0
+        self.rating_comment = mine.comment if mine else ""
+        self.rating_error = ""
         self.projects = [{"id": p.public_id, "name": p.name} for p in projects]
         if self.projects and not self.target_project:
             self.target_project = self.projects[0]["id"]
+
+    @rx.event
+    def set_stars(self, stars: int) -> None:
+        self.my_stars = stars
+        self.rating_notice = ""
+
+    @rx.event
+    def set_rating_comment(self, value: str) -> None:
+        self.rating_comment = value
+
+    @rx.event
+    async def rate(self):  # type: ignore[no-untyped-def]
+        self.rating_error = self.rating_notice = ""
+        try:
+            with session_scope() as session:
+                user = await current_user(self, session)
+                result = ratings.rate_image(
+                    session,
+                    buyer=user,
+                    image_id=self.image_id,
+                    stars=self.my_stars,
+                    comment=self.rating_comment,
+                )
+        except LabelHubError as exc:
+            self.rating_error = exc.message
+            return None
+        notice = result.message
+        await self.load()
+        self.rating_notice = notice
+        return None
 
     @rx.event
     def set_target_project(self, value: str) -> None:
@@ -105,6 +158,50 @@ def _fact(label: str, value: rx.Var) -> rx.Component:
     )
 
 
+def _rating_form() -> rx.Component:
+    """#7: a buyer rates the image 1-5 with an optional comment (one rating per purchase)."""
+    return rx.vstack(
+        rx.text("Rate this image", size="2", weight="bold"),
+        rx.hstack(
+            *[
+                rx.icon_button(
+                    rx.icon("star", size=16),
+                    variant=rx.cond(ImageState.my_stars >= n, "solid", "soft"),
+                    color_scheme="amber",
+                    on_click=ImageState.set_stars(n),
+                    aria_label=f"{n} star{'s' if n > 1 else ''}",
+                    id=f"rate-{n}",
+                    size="2",
+                )
+                for n in range(1, 6)
+            ],
+            spacing="1",
+        ),
+        rx.text_area(
+            value=ImageState.rating_comment,
+            on_change=ImageState.set_rating_comment,
+            placeholder="A comment for other buyers (optional)",
+            id="rating-comment",
+            width="100%",
+            rows="2",
+        ),
+        rx.button(
+            "Save rating",
+            on_click=ImageState.rate,
+            disabled=ImageState.my_stars == 0,
+            size="2",
+            id="save-rating",
+        ),
+        error_callout(ImageState.rating_error),
+        info_callout(ImageState.rating_notice, id="rating-notice"),
+        spacing="2",
+        width="100%",
+        padding="10px",
+        border_radius="10px",
+        background="var(--gray-a2)",
+    )
+
+
 @rx.page(
     route=routes.IMAGE, title="Image · LabelHub", on_load=[AuthState.load_user, ImageState.load]
 )
@@ -126,10 +223,26 @@ def image_page() -> rx.Component:
                 rx.hstack(
                     rx.icon("user-round", size=14),
                     ImageState.info["producer"].to(str),
+                    rx.badge(  # #7: the producer's review score
+                        rx.icon("star", size=10),
+                        ImageState.info["score"].to(str),
+                        variant="soft",
+                        color_scheme="amber",
+                        id="producer-score",
+                    ),
+                    rx.text(
+                        ImageState.info["reviews"].to(str),
+                        size="1",
+                        color_scheme="gray",
+                        white_space="nowrap",
+                        id="producer-reviews",
+                    ),
                     align="center",
                     spacing="1",
+                    wrap="wrap",
                 ),
             ),
+            _fact("Rating", rx.text(ImageState.info["rating"].to(str), id="image-rating")),
             _fact("Licence", ImageState.info["licence"].to(str)),
             _fact("Uploaded", ImageState.info["date"].to(str)),
             _fact("Sales", ImageState.info["sales"].to(str)),
@@ -154,6 +267,7 @@ def image_page() -> rx.Component:
                         ),
                         rx.badge("Your image", size="2"),
                     ),
+                    rx.cond(ImageState.info["owned"].to(bool), _rating_form()),
                     rx.hstack(
                         rx.link(
                             rx.button(
@@ -197,6 +311,7 @@ def image_page() -> rx.Component:
                                 on_click=ImageState.buy,
                                 id="buy-image",
                             ),
+                            licence_dialog(ImageState.target_project),  # #9 licences
                             width="100%",
                         ),
                         rx.link(

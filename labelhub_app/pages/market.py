@@ -27,6 +27,7 @@ class MarketState(LabelPickerMixin, rx.State):
     min_price: str = ""
     max_price: str = ""
     sort: str = "newest"
+    min_quality: str = "any"  # #7: the producer's score, "any" or a number 0-100
     page: int = 1
     total: int = 0
     cards: list[dict] = []
@@ -89,6 +90,7 @@ class MarketState(LabelPickerMixin, rx.State):
                 sort=self.sort,
                 page=self.page,
                 per_page=PER_PAGE,  # type: ignore[arg-type]
+                min_quality=None if self.min_quality == "any" else int(self.min_quality) / 100,
             )
             with session_scope() as session:
                 user = await current_user(self, session)
@@ -109,6 +111,8 @@ class MarketState(LabelPickerMixin, rx.State):
                 "labels": c.labels[:4],
                 "pseudonym": c.producer_pseudonym,
                 "owned": c.owned,
+                "score": str(c.producer_score),
+                "reviews": f"{c.producer_reviews} review{'' if c.producer_reviews == 1 else 's'}",
             }
             for c in result.items
         ]
@@ -127,6 +131,12 @@ class MarketState(LabelPickerMixin, rx.State):
     @rx.event
     def set_sort(self, value: str):  # type: ignore[no-untyped-def]
         self.sort = value
+        self.page = 1
+        return MarketState.run_search
+
+    @rx.event
+    def set_min_quality(self, value: str):  # type: ignore[no-untyped-def]
+        self.min_quality = value
         self.page = 1
         return MarketState.run_search
 
@@ -156,6 +166,7 @@ class MarketState(LabelPickerMixin, rx.State):
     @rx.event
     def clear_filters(self):  # type: ignore[no-untyped-def]
         self.chosen_labels, self.min_price, self.max_price, self.page = [], "", "", 1
+        self.min_quality = "any"
         return MarketState.run_search
 
     @rx.event
@@ -311,6 +322,20 @@ def _filters() -> rx.Component:
             align="center",
             width="100%",
         ),
+        rx.text("Producer quality", size="2", weight="bold"),
+        rx.select.root(  # #7: the producer's review score (Bayesian lower bound, 0-100)
+            rx.select.trigger(
+                aria_label="minimum producer quality", id="min-quality", width="100%"
+            ),
+            rx.select.content(
+                rx.select.item("Any producer", value="any"),
+                rx.select.item("Score 50 or more", value="50"),
+                rx.select.item("Score 70 or more", value="70"),
+                rx.select.item("Score 90 or more", value="90"),
+            ),
+            value=MarketState.min_quality,
+            on_change=MarketState.set_min_quality,
+        ),
         rx.divider(),
         rx.text("Labels in these results", size="2", weight="bold"),
         rx.cond(
@@ -363,6 +388,7 @@ def _search_bar() -> rx.Component:
                     rx.select.item("Price: low to high", value="price_asc"),
                     rx.select.item("Price: high to low", value="price_desc"),
                     rx.select.item("Best selling", value="best_selling"),
+                    rx.select.item("Best rated producers", value="quality"),
                 ),
                 value=MarketState.sort,
                 on_change=MarketState.set_sort,
@@ -392,7 +418,8 @@ def _search_bar() -> rx.Component:
             rx.cond(
                 (MarketState.chosen_labels.length() > 0)
                 | (MarketState.min_price != "")
-                | (MarketState.max_price != ""),
+                | (MarketState.max_price != "")
+                | (MarketState.min_quality != "any"),
                 rx.button(
                     "Clear filters", variant="ghost", size="1", on_click=MarketState.clear_filters
                 ),

@@ -1,4 +1,5 @@
-"""Profile: display name, about, roles, the pseudonym everyone else sees; API access tokens."""
+"""Profile: display name, about, roles, the pseudonym everyone else sees; API access tokens;
+signed-in devices (sessions) with per-device revoke and "sign out everywhere"."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from labelhub_app.components.layout import page_frame
 from labelhub_app.db import session_scope
 from labelhub_app.errors import LabelHubError, NotAuthenticated
 from labelhub_app.services import accounts, tokens
-from labelhub_app.state.auth import AuthState, current_user
+from labelhub_app.state.auth import AuthState, current_user, session_token
 
 
 class ProfileState(rx.State):
@@ -23,6 +24,7 @@ class ProfileState(rx.State):
     reviewer: bool = False
     error: str = ""
     notice: str = ""
+    gold_text: str = ""  # #7: this person's accuracy on gold (verified) images
 
     @rx.event
     async def load(self) -> None:
@@ -30,6 +32,14 @@ class ProfileState(rx.State):
             user = await current_user(self, session)
             if user is None:
                 return
+            from labelhub_app.services.gold import gold_accuracy
+
+            gold = gold_accuracy(session, user=user, recent=0)
+            self.gold_text = (
+                f"{round(100 * gold.accuracy)}% right ({gold.correct} of {gold.answered})"
+                if gold.accuracy is not None
+                else ""
+            )
             self.display_name, self.about, self.pseudonym, self.email = (
                 user.display_name,
                 user.about,
@@ -42,6 +52,13 @@ class ProfileState(rx.State):
                 user.is_reviewer,
             )
         self.error = self.notice = ""
+        if self.router.url.query_parameters.get("welcome") and not (
+            self.producer or self.consumer or self.reviewer
+        ):
+            self.notice = (
+                "Welcome to LabelHub! Choose what you want to do here (sell, buy or review), "
+                "then save."
+            )
 
     @rx.event
     def set_display_name(self, v: str) -> None:
@@ -291,6 +308,180 @@ def _tokens_card() -> rx.Component:
     )
 
 
+class SessionsState(rx.State):
+    """The person's signed-in browsers and scripts; never their tokens."""
+
+    sessions: list[dict[str, str]] = []
+    error: str = ""
+
+    @rx.event
+    async def load(self) -> None:
+        self.error = ""
+        with session_scope() as session:
+            user = await current_user(self, session)
+            if user is None:
+                self.sessions = []
+                return
+            rows = accounts.list_sessions(session, actor=user, current_token=session_token(self))
+        self.sessions = [
+            {
+                "id": r.public_id,
+                "device": r.device,
+                "ip": r.client_ip or "unknown",
+                "how": {"oidc": "single sign-on", "api": "API"}.get(r.method, "password"),
+                "signed_in": _when(r.created_at),
+                "last_seen": _when(r.last_seen_at),
+                "current": "yes" if r.current else "",
+            }
+            for r in rows[:100]
+        ]
+
+    @rx.event
+    async def revoke(self, session_id: str):  # type: ignore[no-untyped-def]
+        self.error = ""
+        current = next((s for s in self.sessions if s["id"] == session_id), None)
+        try:
+            with session_scope() as session:
+                user = await current_user(self, session)
+                if user is None:
+                    raise NotAuthenticated("Sign in again first.")
+                accounts.revoke_session(session, actor=user, session_id=session_id)
+        except LabelHubError as exc:
+            self.error = exc.message
+            return None
+        if current is not None and current["current"]:
+            return AuthState.sign_out  # this browser: clear its cookie too
+        await self.load()
+        return None
+
+    @rx.event
+    async def sign_out_everywhere(self):  # type: ignore[no-untyped-def]
+        self.error = ""
+        try:
+            with session_scope() as session:
+                user = await current_user(self, session)
+                if user is None:
+                    raise NotAuthenticated("Sign in again first.")
+                accounts.sign_out_everywhere(session, actor=user)
+        except LabelHubError as exc:
+            self.error = exc.message
+            return None
+        self.sessions = []
+        return AuthState.sign_out
+
+
+def _sessions_card() -> rx.Component:
+    table = rx.table.root(
+        rx.table.header(
+            rx.table.row(
+                *[
+                    rx.table.column_header_cell(h)
+                    for h in ("Device", "Address", "Signed in with", "Since", "Last seen", "")
+                ]
+            )
+        ),
+        rx.table.body(
+            rx.foreach(
+                SessionsState.sessions,
+                lambda r: rx.table.row(
+                    rx.table.cell(
+                        rx.hstack(
+                            rx.icon("monitor-smartphone", size=16, color="var(--gray-10)"),
+                            rx.text(r["device"], size="2", weight="medium"),
+                            rx.cond(
+                                r["current"] != "",
+                                rx.badge("This device", color_scheme="green", size="1"),
+                            ),
+                            align="center",
+                            spacing="2",
+                        )
+                    ),
+                    rx.table.cell(rx.code(r["ip"], size="1")),
+                    rx.table.cell(rx.text(r["how"], size="1", color_scheme="gray")),
+                    rx.table.cell(rx.text(r["signed_in"], size="1", color_scheme="gray")),
+                    rx.table.cell(rx.text(r["last_seen"], size="1", color_scheme="gray")),
+                    rx.table.cell(
+                        rx.button(
+                            rx.cond(r["current"] != "", "Sign out", "Revoke"),
+                            size="1",
+                            variant="soft",
+                            color_scheme="red",
+                            on_click=SessionsState.revoke(r["id"]),
+                            aria_label="Revoke session on " + r["device"],
+                        )
+                    ),
+                    class_name="session-row",
+                ),
+            )
+        ),
+        variant="surface",
+        width="100%",
+        size="1",
+    )
+    return rx.card(
+        rx.vstack(
+            rx.hstack(
+                rx.heading("Signed-in devices", size="4", id="sessions"),
+                rx.spacer(),
+                rx.alert_dialog.root(
+                    rx.alert_dialog.trigger(
+                        rx.button(
+                            rx.icon("log-out", size=16),
+                            "Sign out everywhere",
+                            color_scheme="red",
+                            variant="soft",
+                            id="sign-out-everywhere",
+                        )
+                    ),
+                    rx.alert_dialog.content(
+                        rx.alert_dialog.title("Sign out everywhere?"),
+                        rx.alert_dialog.description(
+                            "Every browser and script signed in with your password or single "
+                            "sign-on is signed out, this one too. Access tokens keep working; "
+                            "revoke them below.",
+                            size="2",
+                        ),
+                        rx.hstack(
+                            rx.alert_dialog.cancel(
+                                rx.button("Cancel", variant="soft", color_scheme="gray")
+                            ),
+                            rx.alert_dialog.action(
+                                rx.button(
+                                    "Sign out everywhere",
+                                    color_scheme="red",
+                                    on_click=SessionsState.sign_out_everywhere,
+                                    id="confirm-sign-out-everywhere",
+                                )
+                            ),
+                            spacing="3",
+                            justify="end",
+                            margin_top="1em",
+                        ),
+                    ),
+                ),
+                width="100%",
+                align="center",
+            ),
+            rx.text(
+                "Where you are signed in now. A session ends by itself after a while without "
+                "use; revoke one you do not recognise, then change your password.",
+                size="2",
+                color_scheme="gray",
+            ),
+            error_callout(SessionsState.error),
+            rx.cond(
+                SessionsState.sessions.length() > 0,
+                table,
+                rx.text("No other sessions.", size="2", color_scheme="gray"),
+            ),
+            spacing="3",
+            width="100%",
+        ),
+        size="3",
+        width="100%",
+    )
+
+
 def _role_switch(title: str, text: str, checked: rx.Var[bool], on_change, id_: str) -> rx.Component:  # type: ignore[no-untyped-def]
     return rx.hstack(
         rx.vstack(
@@ -310,7 +501,7 @@ def _role_switch(title: str, text: str, checked: rx.Var[bool], on_change, id_: s
 @rx.page(
     route=routes.PROFILE,
     title="Profile · LabelHub",
-    on_load=[AuthState.require_user, ProfileState.load, TokensState.load],
+    on_load=[AuthState.require_user, ProfileState.load, TokensState.load, SessionsState.load],
 )
 def profile_page() -> rx.Component:
     return page_frame(
@@ -333,6 +524,17 @@ def profile_page() -> rx.Component:
                         ),
                         rx.divider(),
                         rx.text(ProfileState.email, size="2", color_scheme="gray"),
+                        rx.cond(  # #7: accuracy on gold images, shown only to this person
+                            ProfileState.gold_text != "",
+                            rx.badge(
+                                rx.icon("award", size=12),
+                                "Gold checks: ",
+                                ProfileState.gold_text,
+                                color_scheme="amber",
+                                variant="soft",
+                                id="gold-accuracy",
+                            ),
+                        ),
                         align="center",
                         spacing="3",
                     ),
@@ -403,6 +605,7 @@ def profile_page() -> rx.Component:
                 align="start",
                 width="100%",
             ),
+            _sessions_card(),
             _tokens_card(),
             spacing="5",
             width="100%",

@@ -229,6 +229,29 @@ class ProjectState(rx.State):
         self.download_url = routes.download_url(base, self.project_id)
 
     @rx.event
+    async def train_baseline(self) -> None:
+        """#6: queue baseline training on this project's bought images (services/detectors.py)."""
+        from labelhub_app.services import detectors
+
+        self.error = self.notice = ""
+        try:
+            with session_scope() as session:
+                user = await current_user(self, session)
+                job = detectors.request_baseline_training(
+                    session, actor=user, project_id=self.project_id
+                )
+                status = job.status
+        except LabelHubError as exc:
+            self.error = exc.message
+            return
+        self.notice = (
+            "Baseline training is queued. Follow it on the Jobs page; its metrics and weights "
+            "appear on the Models page (Project baseline) when it is done."
+            if status == "queued"
+            else f"Baseline training for this project is already {status}; see the Jobs page."
+        )
+
+    @rx.event
     async def buy_rest(self):  # type: ignore[no-untyped-def]
         self.error = self.notice = ""
         ids = [c["id"] for c in self.cards if not c["owned"] and c["on_sale"]]
@@ -346,6 +369,18 @@ def project_page() -> rx.Component:
                 variant="soft",
                 color_scheme="gray",
                 on_click=ProjectState.set_archived(True),
+            ),
+        ),
+        rx.cond(
+            ProjectState.bought_count > 0,
+            rx.button(
+                rx.icon("brain-circuit", size=16),
+                "Train a baseline model",
+                size="3",
+                variant="soft",
+                color_scheme="violet",
+                on_click=ProjectState.train_baseline,
+                id="train-baseline",
             ),
         ),
         rx.cond(

@@ -12,7 +12,7 @@ from labelhub_app.components.common import empty_state, error_callout, info_call
 from labelhub_app.components.layout import page_frame
 from labelhub_app.db import session_scope
 from labelhub_app.errors import LabelHubError, NotAuthenticated
-from labelhub_app.services import ledger, market
+from labelhub_app.services import ledger, market, ratings
 from labelhub_app.state.auth import AuthState, current_user
 
 TOPUP_CHOICES = ("10", "25", "50", "100")
@@ -38,6 +38,9 @@ class PurchasesState(rx.State):
                 if user is None:
                     raise NotAuthenticated("Sign in first.")
                 summary = market.consumer_summary(session, actor=user, per_page=100)
+                stars = ratings.my_ratings(  # #7: the buyer's own ratings
+                    session, buyer=user, image_ids=[p.image_id for p in summary.purchases]
+                )
         except LabelHubError as exc:
             self.error = exc.message
             return
@@ -63,6 +66,7 @@ class PurchasesState(rx.State):
                 "project": p.project_name,
                 "project_href": routes.project(p.project_id),
                 "when": p.created_at.strftime("%Y-%m-%d %H:%M"),
+                "stars": str(stars.get(p.image_id, "")),
             }
             for p in summary.purchases
         ]
@@ -160,7 +164,7 @@ def purchases_page() -> rx.Component:
             rx.table.row(
                 *[
                     rx.table.column_header_cell(h)
-                    for h in ("Image", "Project", "Licence", "Price", "When")
+                    for h in ("Image", "Project", "Licence", "Price", "When", "Your rating")
                 ]
             )
         ),
@@ -173,6 +177,22 @@ def purchases_page() -> rx.Component:
                     rx.table.cell(rx.text(r["licence"].to(str), size="1")),
                     rx.table.cell(r["price"].to(str)),
                     rx.table.cell(rx.text(r["when"].to(str), color_scheme="gray", size="2")),
+                    rx.table.cell(  # #7: rate on the image page, one rating per purchase
+                        rx.link(
+                            rx.cond(
+                                r["stars"].to(str) != "",
+                                rx.badge(
+                                    rx.icon("star", size=10),
+                                    r["stars"].to(str),
+                                    color_scheme="amber",
+                                    variant="soft",
+                                ),
+                                rx.text("Rate", size="2"),
+                            ),
+                            href=r["href"].to(str),
+                            class_name="purchase-rating",
+                        )
+                    ),
                     class_name="purchase-row",
                 ),
             )

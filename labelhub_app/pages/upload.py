@@ -17,13 +17,14 @@ from labelhub_app import routes
 from labelhub_app.components.common import error_callout, label_input, label_options
 from labelhub_app.components.label_picker import label_picker
 from labelhub_app.components.layout import page_frame
+from labelhub_app.components.verify_banner import verify_email_banner  # (#9)
 from labelhub_app.config import get_settings
 from labelhub_app.db import session_scope
 from labelhub_app.errors import InvalidInput, LabelHubError
 from labelhub_app.models import LICENCES
-from labelhub_app.services import accounts, images, labels
+from labelhub_app.services import accounts, images, labels, licences
 from labelhub_app.services.ledger import parse_credits
-from labelhub_app.state.auth import AuthState
+from labelhub_app.state.auth import AuthState, session_token
 from labelhub_app.state.label_picker import LabelPickerMixin
 
 UPLOAD_ID = "upload"
@@ -46,6 +47,8 @@ def _human(size: int) -> str:
 class UploadState(LabelPickerMixin, rx.State):
     price: str = "2.00"
     licence: str = "standard"
+    extended_price: str = ""  # #9: optional Extended and Exclusive licence prices
+    exclusive_price: str = ""
     file_labels: dict[str, str] = {}
     rows: list[dict[str, Any]] = []
     uploading: bool = False
@@ -70,6 +73,14 @@ class UploadState(LabelPickerMixin, rx.State):
     @rx.event
     def set_licence(self, value: str) -> None:
         self.licence = value
+
+    @rx.event
+    def set_extended_price(self, value: str) -> None:
+        self.extended_price = value
+
+    @rx.event
+    def set_exclusive_price(self, value: str) -> None:
+        self.exclusive_price = value
 
     @rx.event
     def set_file_label(self, name: str, value: str) -> None:
@@ -104,15 +115,19 @@ class UploadState(LabelPickerMixin, rx.State):
                 raise InvalidInput("Set a price (0 is allowed for free images).")
             price = images.check_price(price)
             images.check_licence(self.licence)
+            offers = licences.check_offer_prices(
+                price,
+                parse_credits(self.extended_price, "Extended price"),
+                parse_credits(self.exclusive_price, "Exclusive price"),
+            )
             bulk = [labels.check_label_name(n) for n in self.chosen_labels]
             per_file = {name: labels.split_labels(text) for name, text in self.file_labels.items()}
             for names in per_file.values():
                 for n in names:
                     labels.check_label_name(n)
-            auth = await self.get_state(AuthState)
             with session_scope() as session:
                 user = accounts.require_role(
-                    accounts.user_for_token(session, auth.session_token), "producer"
+                    accounts.user_for_token(session, session_token(self)), "producer"
                 )
                 user_id = user.id
         except LabelHubError as exc:
@@ -134,6 +149,7 @@ class UploadState(LabelPickerMixin, rx.State):
         self._batch = {
             "price": price,
             "licence": self.licence,
+            "offers": offers,
             "labels": bulk,
             "per_file": per_file,
             "user_id": user_id,
@@ -251,6 +267,16 @@ def _ingest(batch: dict[str, Any], name: str, data: bytes, oversize: bool) -> di
             price_cents=batch["price"],
             licence=batch["licence"],
         )
+        extended, exclusive = batch.get("offers", (None, None))
+        if result.ok and (extended is not None or exclusive is not None):
+            licences.set_offers(  # #9: the optional Extended / Exclusive prices
+                session,
+                actor=user,  # type: ignore[arg-type]
+                image_id=result.image_id,  # type: ignore[arg-type]
+                standard_cents=batch["price"],
+                extended_cents=extended,
+                exclusive_cents=exclusive,
+            )
     if result.ok:
         return {
             "status": "done",
@@ -422,6 +448,24 @@ def _settings_panel() -> rx.Component:
                 value=UploadState.licence,
                 on_change=UploadState.set_licence,
             ),
+            rx.text("Extended licence price (optional)", size="2", weight="medium"),
+            rx.input(
+                value=UploadState.extended_price,
+                on_change=UploadState.set_extended_price,
+                id="extended-price",
+                placeholder="Not offered",
+                width="100%",
+                input_mode="decimal",
+            ),
+            rx.text("Exclusive licence price (optional)", size="2", weight="medium"),
+            rx.input(
+                value=UploadState.exclusive_price,
+                on_change=UploadState.set_exclusive_price,
+                id="exclusive-price",
+                placeholder="Not offered",
+                width="100%",
+                input_mode="decimal",
+            ),
             spacing="3",
             width="100%",
         ),
@@ -470,6 +514,7 @@ def upload_page() -> rx.Component:
         cursor="pointer",
     )
     return page_frame(
+        verify_email_banner(),
         label_options(UploadState.label_options, "label-options"),
         rx.hstack(
             rx.vstack(

@@ -256,8 +256,15 @@ def _clean_box(raw: dict[str, Any], image: Image) -> dict[str, Any]:
 
 
 def _summary(changes: list[dict[str, Any]]) -> str:
+    from labelhub_app.services.suggestions import decision_for
+
     counts: Counter[str] = Counter()
     for c in changes:
+        decision = decision_for(c)
+        if decision is not None:  # a suggestion accepted (maybe fixed too) or rejected
+            counts["accepted" if decision == "accept" else "rejected"] += 1
+        if decision == "reject":
+            continue
         if c["op"] == "update":
             before, after = c["before"], c["after"]
             if before["label"] != after["label"]:
@@ -275,7 +282,17 @@ def _summary(changes: list[dict[str, Any]]) -> str:
                     "tag_remove": "tags removed",
                 }[c["op"]]
             ] += 1
-    order = ("added", "removed", "moved", "resized", "relabelled", "tags added", "tags removed")
+    order = (
+        "accepted",
+        "rejected",
+        "added",
+        "removed",
+        "moved",
+        "resized",
+        "relabelled",
+        "tags added",
+        "tags removed",
+    )
     parts = [f"{counts[k]} {k}" for k in order if counts[k]]
     return ", ".join(parts) or "no changes"
 
@@ -287,6 +304,13 @@ _ACTION = {
     "tag_add": "tag_add",
     "tag_remove": "tag_remove",
 }
+
+
+def _action(change: dict[str, Any]) -> str:
+    """The operation-log action of a change: accept / reject for a decision on a suggestion."""
+    from labelhub_app.services.suggestions import decision_for
+
+    return decision_for(change) or _ACTION[change["op"]]
 
 
 def _append_revision(
@@ -313,7 +337,7 @@ def _append_revision(
     )
     session.add(revision)
     for change in changes:
-        action = "restore" if kind == "restore" else _ACTION[change["op"]]
+        action = "restore" if kind == "restore" else _action(change)
         session.add(
             Operation(
                 user_id=actor.id,
@@ -486,6 +510,9 @@ def save_annotations(
     changes = _changes_for_edits(session, image, edits, tags)
     if not changes:
         return SaveResult(image.revision, "no changes", _count_boxes(session, image.id))  # type: ignore[arg-type]
+    from labelhub_app.services.suggestions import record_decisions
+
+    record_decisions(session, actor=user, image=image, changes=changes)  # accepts and rejects
     _apply(session, actor=user, image=image, changes=changes)
     revision = _append_revision(
         session, actor=user, image=image, changes=changes, kind="edit", save_key=save_key
@@ -758,7 +785,7 @@ def _save_chunk(
                 {
                     "user_id": actor.id,
                     "image_id": target.id,
-                    "action": _ACTION[op],
+                    "action": _action(c),
                     "revision": number,
                     "payload": c,
                     "created_at": now,

@@ -110,6 +110,17 @@ class _Row:
     bought_at: datetime
     producer: str  # pseudonym
     purchase_id: int
+    licence_kind: str = "standard"  # the market licence kind bought (services/licences.py)
+    licence_version: int | None = None  # the exact version of its text
+
+    @property
+    def licence_code(self) -> str:
+        """The licence and version, as the manifest and LICENSE.txt name it: standard-v1,
+        extended-v2, exclusive-v1; an open licence bought as Standard keeps its own code
+        (cc-by-4.0 names its version)."""
+        if self.licence_kind == "standard" and self.licence != "standard":
+            return self.licence
+        return f"{self.licence_kind}-v{self.licence_version or 1}"
 
 
 @dataclass(frozen=True)
@@ -314,7 +325,7 @@ def _select(
     columns = (
         Image.id, Image.public_id, Image.file_name, Image.object_key, Image.width, Image.height,
         Image.format, Purchase.licence, Purchase.price_cents, Purchase.created_at, User.pseudonym,
-        Purchase.id,
+        Purchase.id, Purchase.licence_kind, Purchase.licence_version,
     )  # fmt: skip
     query: Select[*tuple[Any, ...]] = (
         Select(*(col(c) for c in columns))
@@ -394,7 +405,7 @@ def _manifest_text(selection: _Selection) -> bytes:
     write_manifest(
         (
             ManifestRow(
-                r.public_id, IMAGES_DIR + name, d.labels, r.licence, r.producer, r.price_cents
+                r.public_id, IMAGES_DIR + name, d.labels, r.licence_code, r.producer, r.price_cents
             )
             for r, name, d in zip(
                 selection.rows, selection.names, selection.dataset.images, strict=True
@@ -427,9 +438,10 @@ def _zip_plan(session: Session, selection: _Selection) -> _Plan:
     licence_text = _licence_text(
         project.name,
         [
-            (e.zip_name, r.licence, r.bought_at, r.producer)
+            (e.zip_name, r.licence_code, r.bought_at, r.producer)
             for r, e in zip(selection.rows, entries, strict=True)
         ],
+        _market_licence_texts(session, selection.rows),
     )
     readme = _readme_text(project.name, len(selection.rows), selection.since)
     texts = (
@@ -466,9 +478,35 @@ def _readme_text(project_name: str, count: int, since: ExportMark | None = None)
     )
 
 
-def _licence_text(project_name: str, items: list[tuple[str, str, datetime, str]]) -> str:
-    """LICENSE.txt: per licence (in LabelHub's order), its title and every file it covers."""
-    order = {code: i for i, code in enumerate(LICENCES)}
+def _market_licence_texts(session: Session, rows: tuple[_Row, ...]) -> dict[str, tuple[str, str]]:
+    """licence code (standard-v1...) -> (title with version, full text) for the rows' licences."""
+    from labelhub_app.models.licences import LicenceText
+
+    wanted = {(r.licence_kind, r.licence_version or 1) for r in rows if r.licence_code != r.licence}
+    found: dict[str, tuple[str, str]] = {}
+    for kind, version in sorted(wanted):
+        text = session.exec(
+            select(LicenceText).where(LicenceText.kind == kind, LicenceText.version == version)
+        ).first()
+        if text is not None:
+            found[f"{kind}-v{version}"] = (f"{text.title}, version {version}", text.body)
+    return found
+
+
+def _licence_text(
+    project_name: str,
+    items: list[tuple[str, str, datetime, str]],
+    market_texts: dict[str, tuple[str, str]] | None = None,
+) -> str:
+    """LICENSE.txt: per licence (in LabelHub's order), its title and every file it covers.
+
+    LabelHub's market licences (``standard-v1``, ``extended-v1``, ...) are named with their
+    version, and their full text follows the list of files they cover.
+    """
+    market_texts = market_texts or {}
+    kinds = ("standard", "extended", "exclusive")
+    market_order = sorted(market_texts, key=lambda c: (kinds.index(c.rsplit("-v", 1)[0]), c))
+    order = {code: i for i, code in enumerate((*market_order, *LICENCES))}
     codes = sorted({code for _, code, _, _ in items}, key=lambda c: (order.get(c, len(order)), c))
     lines = [
         f'Licences of the images in the LabelHub project "{project_name}"',
@@ -479,8 +517,13 @@ def _licence_text(project_name: str, items: list[tuple[str, str, datetime, str]]
     ]
     for code in codes:
         files = [(name, at, producer) for name, c, at, producer in items if c == code]
-        lines += ["", f"{LICENCES.get(code, code)} ({code}): {len(files)} file(s)"]
+        title = market_texts[code][0] if code in market_texts else LICENCES.get(code, code)
+        lines += ["", f"{title} ({code}): {len(files)} file(s)"]
         lines += [f"  {name}  bought {at:%Y-%m-%d}  producer {who}" for name, at, who in files]
+    for code in market_order:
+        title, body = market_texts[code]
+        if code in codes:
+            lines += ["", "-" * 72, f"{title} ({code})", "", body]
     return "\n".join(lines) + "\n"
 
 

@@ -20,7 +20,7 @@ from sqlmodel import Session, col, func, select
 
 from labelhub_app.adapters.storage import get_store
 from labelhub_app.config import get_settings
-from labelhub_app.errors import Forbidden, InvalidInput, LabelHubError, NotFound
+from labelhub_app.errors import Conflict, Forbidden, InvalidInput, LabelHubError, NotFound
 from labelhub_app.models import (
     LICENCES,
     STATUS_ON_SALE,
@@ -34,7 +34,7 @@ from labelhub_app.models import (
     utcnow,
 )
 from labelhub_app.services import image_pipeline
-from labelhub_app.services.accounts import require_role
+from labelhub_app.services.accounts import may_sell, require_role, require_verified_email
 from labelhub_app.services.annotations import record_tag_change
 from labelhub_app.services.labels import resolve_labels
 
@@ -157,6 +157,8 @@ def ingest_one(
         size_bytes=len(processed.stored_bytes),
         price_cents=price_cents,
         licence=licence,
+        # an unverified producer's images wait, withdrawn, until the email is verified (#9)
+        status=STATUS_ON_SALE if may_sell(actor) else STATUS_WITHDRAWN,
     )
     for size, data in processed.thumbnails.items():
         store.put_bytes(thumbnail_key(image, size), data, content_type=processed.thumbnail_mime)
@@ -188,6 +190,8 @@ def ingest_one(
             duplicate_of=dup.public_id if dup else None,
         )
     message = f"{name} uploaded."
+    if not may_sell(actor):
+        message = f"{name} uploaded; verify your email address to put it on sale."
     if near is not None:
         message = f"{name} uploaded; it looks very similar to an image already on LabelHub."
     return IngestResult(
@@ -230,6 +234,12 @@ def ingest_images(
         except LabelHubError as exc:
             session.rollback()
             results.append(IngestResult(clean_file_name(upload.name), False, exc.message))
+    # Auto-labelling (#6): one job for the batch's new images when a detector is active.
+    from labelhub_app.services.detectors import autolabel_uploads
+
+    autolabel_uploads(
+        session, actor=actor, image_ids=[r.image_id for r in results if r.ok and r.image_id]
+    )
     return results
 
 
@@ -402,6 +412,13 @@ def update_image(
 def set_image_on_sale(session: Session, *, actor: User, public_id: str, on_sale: bool) -> Image:
     """Withdraw an image from sale or offer it again. Images are never deleted once sold."""
     image = _own_image(session, actor, public_id)
+    if on_sale:
+        require_verified_email(actor)
+    if image.status in ("sold_exclusive", "reserved"):  # #9 licences (models/licences.py)
+        raise Conflict(
+            "This image is sold under an Exclusive licence (or reserved for one being paid), so "
+            "it stays off the market."
+        )
     image.status = STATUS_ON_SALE if on_sale else STATUS_WITHDRAWN
     image.updated_at = utcnow()
     session.add(image)

@@ -10,7 +10,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import case
+from sqlalchemy import case, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
@@ -217,28 +217,81 @@ def remove_from_project(session: Session, *, actor: User, project_id: str, image
 
 
 def buy_images(
-    session: Session, *, buyer: User, project_id: str, image_ids: list[str], idempotency_key: str
+    session: Session,
+    *,
+    buyer: User,
+    project_id: str,
+    image_ids: list[str],
+    idempotency_key: str,
+    licence: str = "standard",
 ) -> list[Purchase]:
-    """Buy images into a project with credits, in one transaction.
+    """Buy images into a project with credits under one licence kind, in one transaction.
 
     A retried request (double click, network retry) with the same idempotency key charges once
-    and returns the purchases of the first one.
+    and returns the purchases of the first one. ``licence`` is the market licence kind
+    (standard, extended, exclusive; services/licences.py); each image's price is its offer.
     """
+    from labelhub_app.services import licences
+
     require_role(buyer, "consumer")
     if not idempotency_key or len(idempotency_key) > 64:
         raise InvalidInput("A purchase needs an idempotency key of 1-64 characters.")
+    licences.check_kind(licence)
     key = f"purchase:{buyer.id}:{idempotency_key}"
+    # Take the buyer's balance row first, so that concurrent purchases by one buyer queue here
+    # (SQLite: the write lock; PostgreSQL: the row lock) and everything read below is current:
+    # a retry racing its first request finds the first one's purchases instead of "you already
+    # own" (tests/services/test_reliability.py, 20 concurrent requests with one key).
+    ledger.lock_account(session, kind=ledger.ACCOUNT_BALANCE, user_id=buyer.id)  # type: ignore[arg-type]
     done = _purchases_for_key(session, key)
     if done is not None:
+        session.commit()  # ends the transaction, so the lock is not held
         return done
     project = get_own_project(session, actor=buyer, project_id=project_id)
+    images = _images_by_public_id(session, image_ids)
+    prices = check_buyable(session, buyer=buyer, project=project, images=images, licence=licence)
+    total = sum(prices.values())
+    available = ledger.balance(session, user=buyer)
+    if total > available:
+        session.rollback()
+        raise InvalidInput(
+            f"Not enough credits: this costs {total / 100:,.2f} and your balance is "
+            f"{available / 100:,.2f}. Top up credits on your purchases page."
+        )
+    return record_sale(
+        session,
+        buyer=buyer,
+        project=project,
+        images=images,
+        licence=licence,
+        prices=prices,
+        key=key,
+    )
+
+
+def check_buyable(
+    session: Session,
+    *,
+    buyer: User,
+    project: Project,
+    images: list[Image],
+    licence: str,
+    reserved_by: str | None = None,
+) -> dict[int, int]:
+    """Refuse what cannot be bought; returns image id -> price under ``licence``.
+
+    ``reserved_by``: an Exclusive image reserved for this payment counts as on sale.
+    """
+    from labelhub_app.models.licences import LICENCE_EXCLUSIVE, STATUS_RESERVED
+    from labelhub_app.services import licences
+
     if project.archived_at is not None:
         raise Conflict("This project is archived; restore it before buying into it.")
-    images = _images_by_public_id(session, image_ids)
     for image in images:
         if image.owner_id == buyer.id:
             raise Conflict(f"{image.file_name} is your own image.")
-        if image.status != STATUS_ON_SALE:
+        reserved_here = reserved_by is not None and image.status == STATUS_RESERVED
+        if image.status != STATUS_ON_SALE and not reserved_here:
             raise Conflict(f"{image.file_name} is no longer on sale.")
     owned = set(
         session.exec(
@@ -251,13 +304,52 @@ def buy_images(
         first = next(i for i in images if i.id in owned)
         more = f" (and {len(owned) - 1} more)" if len(owned) > 1 else ""
         raise Conflict(f"You already own {first.file_name}{more}; deselect it to buy the rest.")
-    total = sum(i.price_cents for i in images)
-    available = ledger.balance(session, user=buyer)
-    if total > available:
-        raise InvalidInput(
-            f"Not enough credits: this costs {total / 100:,.2f} and your balance is "
-            f"{available / 100:,.2f}. Top up credits on your purchases page."
-        )
+    offers = licences.offer_prices(session, images)
+    prices: dict[int, int] = {}
+    for image in images:
+        price = offers[image.id].get(licence)  # type: ignore[index]
+        if price is None:
+            raise Conflict(
+                f"{image.file_name} is not offered under the {licences.KIND_NAMES[licence]} "
+                "licence; choose another licence."
+            )
+        if licence == LICENCE_EXCLUSIVE and image.sales_count > 0:
+            raise Conflict(
+                f"{image.file_name} already has buyers, so it cannot be bought exclusively."
+            )
+        prices[image.id] = price  # type: ignore[index]
+    return prices
+
+
+def record_sale(
+    session: Session,
+    *,
+    buyer: User,
+    project: Project,
+    images: list[Image],
+    licence: str,
+    prices: dict[int, int],
+    key: str,
+    funding: list[ledger.Posting] | None = None,
+    reserved_by: str | None = None,
+    commit: bool = True,
+) -> list[Purchase]:
+    """Write the purchases, one balanced ledger transaction, counters and outbox rows; commit.
+
+    ``funding``: postings added to the same transaction (a card payment's money entering the
+    buyer's balance). ``reserved_by``: Exclusive images reserved for that payment may be sold.
+    ``commit=False``: part of a larger transaction (a webhook); errors are raised, the caller
+    rolls back.
+    """
+    from labelhub_app.models.licences import (
+        LICENCE_EXCLUSIVE,
+        LICENCE_STANDARD,
+        STATUS_RESERVED,
+        STATUS_SOLD_EXCLUSIVE,
+    )
+    from labelhub_app.services import licences
+
+    texts = licences.current_texts(session)
     postings: list[ledger.Posting] = []
     for image in images:
         postings += ledger.sale_postings(
@@ -265,54 +357,100 @@ def buy_images(
             buyer_id=buyer.id,
             producer_id=image.owner_id,  # type: ignore[arg-type]
             image_id=image.id,
-            price_cents=image.price_cents,
+            price_cents=prices[image.id],  # type: ignore[index]
         )  # type: ignore[arg-type]
     try:
+        if licence == LICENCE_EXCLUSIVE:
+            for image in images:
+                # Only one Exclusive sale: the first transaction to flip the status wins.
+                allowed = [STATUS_ON_SALE] + ([STATUS_RESERVED] if reserved_by else [])
+                result = session.execute(
+                    update(Image)
+                    .where(
+                        col(Image.id) == image.id,
+                        col(Image.status).in_(allowed),
+                        col(Image.sales_count) == 0,
+                    )
+                    .values(status=STATUS_SOLD_EXCLUSIVE, updated_at=utcnow())
+                    .execution_options(synchronize_session=False)
+                )
+                if result.rowcount != 1:  # type: ignore[attr-defined]
+                    raise _SoldMeanwhile(image.file_name)
         txn = ledger.post_transaction(
             session,
             kind="purchase",
-            postings=postings,
+            postings=(funding or []) + postings,
             actor_id=buyer.id,
             idempotency_key=key,
-            memo=f"{len(images)} image(s)",
+            memo=f"{len(images)} image(s), {licence} licence",
         )
         present = set(
             session.exec(
                 select(ProjectItem.image_id).where(ProjectItem.project_id == project.id)
             ).all()
         )
+        text = texts.get(licence)
         purchases = []
         for image, producer_share in zip(images, postings[1::3], strict=True):
             purchase = Purchase(
                 buyer_id=buyer.id,
                 image_id=image.id,
                 project_id=project.id,  # type: ignore[arg-type]
-                price_cents=image.price_cents,
-                licence=image.licence,
+                price_cents=prices[image.id],  # type: ignore[index]
+                licence=image.licence if licence == LICENCE_STANDARD else licence,
+                licence_kind=licence,
+                licence_version=text.version if text is not None else None,
                 ledger_txn_id=txn.id,
             )  # type: ignore[arg-type]
             session.add(purchase)
             purchases.append(purchase)
             if image.id not in present:
                 session.add(ProjectItem(project_id=project.id, image_id=image.id))  # type: ignore[arg-type]
-            image.sales_count += 1
-            image.income_cents += producer_share.amount_cents
-            session.add(image)
+            # Conditional on the status, so no sale lands after an Exclusive one committed.
+            sold_as = STATUS_SOLD_EXCLUSIVE if licence == LICENCE_EXCLUSIVE else STATUS_ON_SALE
+            counted = session.execute(
+                update(Image)
+                .where(col(Image.id) == image.id, col(Image.status) == sold_as)
+                .values(
+                    sales_count=Image.sales_count + 1,
+                    income_cents=Image.income_cents + producer_share.amount_cents,
+                )
+                .execution_options(synchronize_session=False)
+            )
+            if counted.rowcount != 1:  # type: ignore[attr-defined]
+                raise _SoldMeanwhile(image.file_name)
             session.add(SearchOutbox(image_id=image.id))  # type: ignore[arg-type]
         session.flush()
         if ledger.balance(session, user=buyer) < 0:  # a concurrent purchase spent the credits first
             raise InvalidInput("Not enough credits left for this purchase; your balance changed.")
+        if not commit:
+            return purchases
         session.commit()
+    except _SoldMeanwhile as sold:
+        if commit:
+            session.rollback()
+        raise Conflict(
+            f"{sold.args[0]} was just sold exclusively to another buyer or taken off the market."
+        ) from None
     except IntegrityError:
+        if not commit:
+            raise
         session.rollback()
         done = _purchases_for_key(session, key)
         if done is not None:
             return done
         raise Conflict("You already own one of these images; reload the page.") from None
     except InvalidInput:
-        session.rollback()
+        if commit:
+            session.rollback()
         raise
+    for image in images:
+        session.refresh(image)
     return purchases
+
+
+class _SoldMeanwhile(Exception):
+    pass
 
 
 def _purchases_for_key(session: Session, key: str) -> list[Purchase] | None:

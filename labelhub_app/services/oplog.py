@@ -12,6 +12,8 @@ from labelhub_app.errors import Forbidden, InvalidInput, NotAuthenticated
 from labelhub_app.models import Image, Operation, User
 
 ACTIONS = ("create", "update", "delete", "restore", "tag_add", "tag_remove", "accept", "reject")
+# reviews, ratings and gold (#7 services/reviews.py, ratings.py, gold.py)
+ACTIONS += ("review_accept", "review_reject", "review_fix", "rate", "gold_mark", "gold_unmark")
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,14 @@ def describe(action: str, payload: dict[str, Any]) -> str:
         return f"{b.get('label', '?')} at ({b.get('x', 0):.0f}, {b.get('y', 0):.0f}) {b.get('w', 0):.0f}x{b.get('h', 0):.0f}"
 
     op = payload.get("op")
+    if action == "accept" and op == "update":
+        score = payload["before"].get("score")
+        at = f" (score {score:.2f})" if isinstance(score, int | float) else ""
+        return f"accepted suggestion {box(payload['after'])}{at}"
+    if action == "reject" and op == "remove":
+        score = payload["box"].get("score")
+        at = f" (score {score:.2f})" if isinstance(score, int | float) else ""
+        return f"rejected suggestion {box(payload['box'])}{at}"
     if op == "add":
         return f"added box {box(payload['box'])}"
     if op == "remove":
@@ -50,6 +60,18 @@ def describe(action: str, payload: dict[str, Any]) -> str:
         if before.get("label") != after.get("label"):
             return f"relabelled box {before.get('label')} → {after.get('label')}"
         return f"moved box {box(before)} → ({after['x']:.0f}, {after['y']:.0f}) {after['w']:.0f}x{after['h']:.0f}"
+    if op == "review_accepted":
+        return "accepted the labels in review"
+    if op == "review_rejected":
+        return f"rejected the labels: {payload.get('reason', '')}"
+    if op == "review_fixed":
+        return f"fixed the labels in review ({payload.get('changes', 0)} changes)"
+    if op == "rate":
+        return f"rated {payload.get('stars')}/5" + (" (updated)" if payload.get("updated") else "")
+    if op == "gold_mark":
+        return "marked as gold"
+    if op == "gold_unmark":
+        return "no longer gold"
     if op == "tag_add":
         return f"added tag {payload.get('label')}"
     if op == "tag_remove":

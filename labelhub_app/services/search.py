@@ -38,6 +38,7 @@ from labelhub_app.models import (
     Image,
     ImageLabel,
     Label,
+    ProducerReputation,
     Purchase,
     SearchOutbox,
     User,
@@ -63,6 +64,7 @@ class MarketQuery:
     sort: SortKey = "newest"
     page: int = 1
     per_page: int = 24
+    min_quality: float | None = None  # the producer's score, 0..1 (services/reputation.py)
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,8 @@ class MarketCard:
     sales_count: int
     owned: bool
     created_at: datetime
+    producer_score: int = 0  # 0-100: the producer's reputation lower bound (services/reputation.py)
+    producer_reviews: int = 0
 
 
 @dataclass(frozen=True)
@@ -99,6 +103,15 @@ class MarketPage:
 
 
 # ------------------------------------------------------------------------------- the index
+def _quality(lower: float | None) -> float:
+    """What the index stores as an image's quality: its producer's score (the prior's if none)."""
+    if lower is None:
+        from labelhub_app.services.reputation import PRIOR
+
+        return PRIOR.lower
+    return float(lower)
+
+
 @dataclass
 class _IndexState:
     index: SearchIndex
@@ -152,6 +165,10 @@ def _current_state(session: Session) -> tuple[_IndexState, bool]:
 
 def get_index(session: Session) -> SearchIndex:
     """The process-wide index: built from the database on first use, synced with the outbox."""
+    if get_settings().search_backend == "opensearch":  # kept current by `labelhub dispatch-search`
+        from labelhub_app.services.search_dispatch import shared_opensearch_index
+
+        return shared_opensearch_index()
     return _sync(session)[0].index
 
 
@@ -249,10 +266,20 @@ def _load_docs(session: Session, image_ids: Sequence[int]) -> dict[int, ImageDoc
             )
         ):
             labels[image_id].append(label_id)
-        for row_id, price, created, sales in session.exec(
-            select(Image.id, Image.price_cents, Image.created_at, Image.sales_count).where(
-                col(Image.id).in_(chunk), Image.status == STATUS_ON_SALE
+        for row_id, price, created, sales, quality in session.exec(
+            select(
+                Image.id,
+                Image.price_cents,
+                Image.created_at,
+                Image.sales_count,
+                ProducerReputation.lower,
             )
+            .join(
+                ProducerReputation,
+                col(ProducerReputation.user_id) == col(Image.owner_id),
+                isouter=True,
+            )
+            .where(col(Image.id).in_(chunk), Image.status == STATUS_ON_SALE)
         ):
             assert row_id is not None
             docs[row_id] = ImageDoc(
@@ -261,6 +288,7 @@ def _load_docs(session: Session, image_ids: Sequence[int]) -> dict[int, ImageDoc
                 price_cents=price,
                 created_ts=created.timestamp(),
                 sales_count=sales,
+                quality=_quality(quality),
             )
     return docs
 
@@ -283,15 +311,17 @@ def _sqlite_columns(session: Session) -> dict[str, Any]:
     ``datetime.timestamp()`` gives for the incremental path.
     """
     conn = session.connection()
-    ids_s, prices_s, sales_s, created_s = conn.execute(
+    ids_s, prices_s, sales_s, created_s, owners_s = conn.execute(
         text(
             "SELECT group_concat(id), group_concat(price_cents), group_concat(sales_count),"
-            " group_concat(created_at, '|')"
+            " group_concat(created_at, '|'), group_concat(owner_id)"
             # a scan beats the status index: nearly every image is on sale
             " FROM images NOT INDEXED WHERE status = :status"
         ),
         {"status": STATUS_ON_SALE},
     ).one()
+    # producers' scores (one row per reviewed producer), mapped onto images by owner id
+    scores = dict(conn.execute(text("SELECT user_id, lower FROM producer_reputation")).all())
 
     def ints(csv: str | None) -> np.ndarray[Any, np.dtype[np.int64]]:
         if not csv:
@@ -312,11 +342,20 @@ def _sqlite_columns(session: Session) -> dict[str, Any]:
         pair_images.append(members)
         pair_labels.append(np.full(len(members), label_id, dtype=np.int64))
     empty = np.zeros(0, dtype=np.int64)
+    owners = ints(owners_s)
+    top = max([int(owners.max()) if len(owners) else 0, *scores])
+    by_owner = np.full(top + 1, _quality(None), dtype=np.float64)
+    if scores:
+        by_owner[np.fromiter(scores, dtype=np.int64)] = np.fromiter(
+            scores.values(), dtype=np.float64
+        )
+    quality = by_owner[owners]
     return {
         "image_ids": ints(ids_s),
         "prices": ints(prices_s),
         "created_ts": created,
         "sales": ints(sales_s),
+        "quality": quality,
         # pairs of images that are not on sale are dropped by the index
         "pair_image_ids": np.concatenate(pair_images) if pair_images else empty,
         "pair_label_ids": np.concatenate(pair_labels) if pair_labels else empty,
@@ -332,13 +371,21 @@ def _all_docs(session: Session) -> Iterable[ImageDoc]:
         )
     ):
         labels[image_id].append(label_id)
-    for row_id, price, created, sales in session.exec(
-        select(Image.id, Image.price_cents, Image.created_at, Image.sales_count).where(
-            Image.status == STATUS_ON_SALE
-        )
+    scores = dict(session.exec(select(ProducerReputation.user_id, ProducerReputation.lower)).all())
+    for row_id, price, created, sales, owner_id in session.exec(
+        select(
+            Image.id, Image.price_cents, Image.created_at, Image.sales_count, Image.owner_id
+        ).where(Image.status == STATUS_ON_SALE)
     ):
         assert row_id is not None
-        yield ImageDoc(row_id, tuple(labels.pop(row_id, ())), price, created.timestamp(), sales)
+        yield ImageDoc(
+            row_id,
+            tuple(labels.pop(row_id, ())),
+            price,
+            created.timestamp(),
+            sales,
+            _quality(scores.get(owner_id)),
+        )
 
 
 # ------------------------------------------------------------------------------- the query
@@ -356,6 +403,8 @@ def _check(query: MarketQuery) -> None:
             f"Only the first {MAX_RESULT_WINDOW:,} results can be paged through; "
             "add labels or a price range to narrow the search."
         )
+    if query.min_quality is not None and not 0.0 <= query.min_quality <= 1.0:
+        raise InvalidInput("The minimum quality is a score from 0 to 100.")
     for name, value in (("Minimum", query.min_price), ("Maximum", query.max_price)):
         if value is not None and value < 0:
             raise InvalidInput(f"{name} price cannot be negative.")
@@ -421,6 +470,7 @@ def search_market(
             mode=query.mode,
             min_price=query.min_price,
             max_price=query.max_price,
+            min_quality=query.min_quality,
             sort=query.sort,
             offset=(query.page - 1) * query.per_page,
             limit=query.per_page,
@@ -455,11 +505,15 @@ def _cards(session: Session, image_ids: list[int], viewer_id: int | None) -> lis
                 col(Image.sales_count),
                 col(Image.created_at),
                 col(User.pseudonym),
+                col(Image.owner_id),
             )
             .join(User, col(User.id) == col(Image.owner_id))
             .where(col(Image.id).in_(image_ids))
         )
     }
+    from labelhub_app.services.reputation import reputations
+
+    scores = reputations(session, [row[-1] for row in rows.values()])
     labels: dict[int, list[str]] = defaultdict(list)
     for image_id, name in session.exec(
         select(ImageLabel.image_id, Label.name)
@@ -482,7 +536,9 @@ def _cards(session: Session, image_ids: list[int], viewer_id: int | None) -> lis
         row = rows.get(image_id)
         if row is None:  # gone between the index and this read; the next sync drops it
             continue
-        _, public_id, file_name, price, licence, width, height, sales, created, pseudonym = row
+        _, public_id, file_name, price, licence, width, height, sales, created, pseudonym, owner = (
+            row
+        )
         cards.append(
             MarketCard(
                 public_id=public_id,
@@ -496,6 +552,8 @@ def _cards(session: Session, image_ids: list[int], viewer_id: int | None) -> lis
                 sales_count=sales,
                 owned=image_id in owned,
                 created_at=created,
+                producer_score=scores[owner].score,
+                producer_reviews=scores[owner].reviews,
             )
         )
     return cards

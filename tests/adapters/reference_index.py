@@ -35,6 +35,8 @@ class ReferenceIndex:
                 return False
         if query.min_price is not None and doc.price_cents < query.min_price:
             return False
+        if query.min_quality is not None and doc.quality < query.min_quality:
+            return False
         return query.max_price is None or doc.price_cents <= query.max_price
 
     def search(self, query: IndexQuery) -> IndexHits:
@@ -44,6 +46,7 @@ class ReferenceIndex:
             "price_asc": lambda d: (d.price_cents, d.image_id),
             "price_desc": lambda d: (-d.price_cents, -d.image_id),
             "best_selling": lambda d: (-d.sales_count, -d.image_id),
+            "quality": lambda d: (-d.quality, -d.image_id),
         }
         matched.sort(key=keys[query.sort])
         page = matched[query.offset : query.offset + query.limit]

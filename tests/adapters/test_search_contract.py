@@ -28,6 +28,8 @@ BACKENDS = [
     pytest.param("embedded", id="embedded"),
     # few buckets and no size threshold: every price range goes through the bucket path
     pytest.param("embedded-buckets", id="embedded-buckets"),
+    # the OpenSearch adapter's requests run by an in-process interpreter of the DSL it uses
+    pytest.param("opensearch-fake", id="opensearch-fake"),
     pytest.param(
         "opensearch",
         id="opensearch",
@@ -45,15 +47,33 @@ def make_index(name: str) -> SearchIndex:
         return EmbeddedIndex()
     if name == "embedded-buckets":
         return EmbeddedIndex(price_buckets=8, bucket_min_matches=0)
-    if name == "opensearch":
-        pytest.skip("the OpenSearch backend is not implemented yet")
+    if name == "opensearch-fake":
+        from labelhub_app.adapters.search.opensearch import OpenSearchIndex
+        from tests.adapters.fake_opensearch import FakeOpenSearch
+
+        return OpenSearchIndex(FakeOpenSearch(), "contract", refresh=True)
+    if name == "opensearch":  # a real cluster: OPENSEARCH_URL=http://127.0.0.1:9200
+        import uuid
+
+        from labelhub_app.adapters.search.opensearch import OpenSearchIndex
+
+        return OpenSearchIndex.from_url(
+            os.environ["OPENSEARCH_URL"],
+            f"labelhub-test-{uuid.uuid4().hex[:12]}",  # unique per test; dropped after it
+            refresh=True,
+            verify_certs=os.environ.get("OPENSEARCH_VERIFY_CERTS", "1") != "0",
+        )
     raise AssertionError(name)
 
 
 @pytest.fixture(params=BACKENDS)
 def backend(request: pytest.FixtureRequest) -> Iterator[SearchIndex]:
     """A fresh, empty index of the backend under test."""
-    yield make_index(request.param)
+    index = make_index(request.param)
+    yield index
+    drop = getattr(index, "drop", None)
+    if drop is not None:  # OpenSearch: delete the test's indexes
+        drop()
 
 
 # ------------------------------------------------------------------------------- data
@@ -71,6 +91,7 @@ def random_doc(rng: random.Random, image_id: int) -> ImageDoc:
         price_cents=rng.choice([0, 0, 99, 100, 250, 500, 500, 1000, rng.randint(0, 5000)]),
         created_ts=1.7e9 + rng.choice([0.0, 0.5, 1.25, 3600.0, rng.uniform(0, 1e7)]),
         sales_count=int(20 * rng.random() ** 4),
+        quality=rng.choice([0.0, 0.37, 0.37, 0.61, 0.9, rng.random()]),
     )
 
 
@@ -94,6 +115,7 @@ def random_query(rng: random.Random) -> IndexQuery:
         mode=rng.choice(["all", "any"]),
         min_price=min_price,
         max_price=max_price,
+        min_quality=rng.choice([None, None, None, 0.0, 0.37, 0.5, rng.random()]),
         sort=rng.choice(SORT_KEYS),
         offset=rng.choice([0, 0, rng.randint(0, 40), rng.randint(0, 700)]),
         limit=rng.choice([0, 1, 5, 24, 100]),
@@ -153,6 +175,26 @@ def test_small_hand_checked_example(backend: SearchIndex) -> None:
 
     facets = backend.search(IndexQuery(label_groups=(frozenset({20}),), facet_limit=2)).facets
     assert facets == [(20, 2), (10, 1)]  # (10, 1) beats (30, 1): lower label id
+
+
+def test_quality_filter_and_sort(backend: SearchIndex) -> None:
+    """``quality`` (the producer's score): an inclusive minimum and a sort, ties by id desc."""
+    backend.replace_all(
+        [
+            ImageDoc(1, (10,), 500, 100.0, 3, quality=0.9),
+            ImageDoc(2, (10,), 100, 300.0, 3, quality=0.4),
+            ImageDoc(3, (20,), 100, 200.0, 0, quality=0.9),
+        ]
+    )
+    backend.upsert(ImageDoc(4, (), 900, 300.0, 7, quality=0.61))
+    assert backend.search(IndexQuery(sort="quality")).image_ids == [3, 1, 4, 2]
+    assert backend.search(IndexQuery(min_quality=0.61)).image_ids == [4, 3, 1]
+    assert backend.search(IndexQuery(min_quality=0.61, max_price=500)).total == 2
+    hits = backend.search(IndexQuery(label_groups=(frozenset({10}),), min_quality=0.5))
+    assert (hits.image_ids, hits.facets) == ([1], [(10, 1)])
+    backend.upsert(ImageDoc(2, (10,), 100, 300.0, 3, quality=0.95))  # a review raised the score
+    assert backend.search(IndexQuery(sort="quality", limit=1)).image_ids == [2]
+    assert backend.search(IndexQuery(min_quality=1.0)).total == 0
 
 
 @pytest.mark.parametrize("seed", range(4))

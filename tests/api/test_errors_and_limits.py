@@ -84,7 +84,10 @@ def test_limiter_memory_is_bounded():
     assert list(limiter._hits) == ["fresh"]
 
 
-def test_login_attempts_are_limited_per_address_and_email(client, session):
+def test_login_attempts_are_limited_per_address_and_email(client, session, settings, monkeypatch):
+    # the per-process request limit, apart from the database lockout after failed passwords
+    # (tests/services/test_account_security.py), which would answer first at 5 failures
+    monkeypatch.setattr(settings, "login_max_failures_per_account", 100)
     user = make_user(session, "consumer")
     wrong = {"email": user.email, "password": "not the password"}
     for _ in range(ratelimit.LOGIN_ATTEMPTS_PER_MINUTE):

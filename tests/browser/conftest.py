@@ -44,9 +44,27 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture(scope="session")
-def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp]:
+def oidc_issuer() -> Iterator[str]:
+    """An OpenID Connect provider (oidc-provider-mock) the app's single sign-on points at."""
+    from oidc_provider_mock import run_server_in_thread
+
+    with run_server_in_thread(require_nonce=True) as server:
+        yield f"http://localhost:{server.server_port}"
+
+
+OIDC_PROVIDER_NAME = "Mock ID"
+
+
+@pytest.fixture(scope="session")
+def running(tmp_path_factory: pytest.TempPathFactory, oidc_issuer: str) -> Iterator[RunningApp]:
     """The app for the whole session; its log is kept as test-artifacts/browser-app.log."""
-    with running_app(tmp_path_factory.mktemp("app-data")) as app:
+    oidc_env = {  # single sign-on switched on (#9); password sign-in works as before
+        "LABELHUB_OIDC_ISSUER": oidc_issuer,
+        "LABELHUB_OIDC_CLIENT_ID": "labelhub-browser-tests",
+        "LABELHUB_OIDC_CLIENT_SECRET": "labelhub-browser-tests-secret",
+        "LABELHUB_OIDC_PROVIDER_NAME": OIDC_PROVIDER_NAME,
+    }
+    with running_app(tmp_path_factory.mktemp("app-data"), extra_env=oidc_env) as app:
         try:
             yield app
         finally:

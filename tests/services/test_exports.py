@@ -131,14 +131,14 @@ def test_zip_holds_exactly_the_bought_images(session: Session, market_setup) -> 
             images[1].public_id,
             "images/=HYPERLINK(1).jpg",
             ("car", "red car"),
-            "standard",
+            "standard-v1",
             producer.pseudonym,
             100,
         ),
     ]
 
     licence = zf.read("LICENSE.txt").decode("utf-8")
-    after_standard = licence.split("LabelHub Standard: model training and internal use (standard)")
+    after_standard = licence.split("LabelHub Standard licence, version 1 (standard-v1)")
     std_part, cc_part = after_standard[1].split("Creative Commons Attribution 4.0 (cc-by-4.0)")
     assert "images/good dog.jpg" in cc_part and "images/=HYPERLINK(1).jpg" in std_part
     assert "good dog" not in std_part and "HYPERLINK" not in cc_part

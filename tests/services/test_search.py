@@ -319,6 +319,8 @@ def test_rebuild_reset_and_image_doc(session: Session, catalog: Catalog) -> None
 
 
 def test_fast_sqlite_build_agrees_with_the_orm(session: Session, catalog: Catalog) -> None:
+    if session.get_bind().dialect.name != "sqlite":
+        pytest.skip("the columnar build reads SQLite only; other databases use the ORM path")
     image = catalog.images["a"]
     image.created_at = datetime(2026, 3, 4, 5, 6, 7, 123456, tzinfo=UTC)
     session.add(image)

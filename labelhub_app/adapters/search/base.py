@@ -11,6 +11,7 @@ Ordering contract, the same for every backend so that pagination is stable:
 - ``price_asc``:    price_cents asc, then image_id asc
 - ``price_desc``:   price_cents desc, then image_id desc
 - ``best_selling``: sales_count desc, then image_id desc
+- ``quality``:      quality desc, then image_id desc (the producer's reputation score)
 
 Facets are ``(label_id, count)`` over all matches (not just the page), labels with a count of zero
 left out, ordered by count desc then label_id asc, at most ``facet_limit`` of them.
@@ -22,8 +23,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal, Protocol, runtime_checkable
 
-SortKey = Literal["newest", "price_asc", "price_desc", "best_selling"]
-SORT_KEYS: tuple[SortKey, ...] = ("newest", "price_asc", "price_desc", "best_selling")
+SortKey = Literal["newest", "price_asc", "price_desc", "best_selling", "quality"]
+SORT_KEYS: tuple[SortKey, ...] = ("newest", "price_asc", "price_desc", "best_selling", "quality")
 Mode = Literal["all", "any"]
 
 
@@ -32,7 +33,8 @@ class ImageDoc:
     """What an index knows about one on-sale image.
 
     ``created_ts`` is epoch seconds (UTC) as a float, microsecond precision; ``price_cents`` is
-    integer cents. ``label_ids`` are the image's own labels, not their ancestors.
+    integer cents. ``label_ids`` are the image's own labels, not their ancestors. ``quality`` is
+    the producer's reputation score in 0..1 (the lower bound of services/reputation.py).
     """
 
     image_id: int
@@ -40,6 +42,7 @@ class ImageDoc:
     price_cents: int
     created_ts: float
     sales_count: int
+    quality: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,13 +52,15 @@ class IndexQuery:
     ``label_groups``: each group is one requested label expanded to itself plus its descendants; an
     image matches a group when it has any label in it. ``mode`` combines the groups: ``all`` (AND)
     or ``any`` (OR). No groups means every image in the index. An empty group matches nothing.
-    ``min_price``/``max_price`` are inclusive cents.
+    ``min_price``/``max_price`` are inclusive cents; ``min_quality`` keeps images whose
+    ``quality`` is at least it (inclusive).
     """
 
     label_groups: tuple[frozenset[int], ...] = ()
     mode: Mode = "all"
     min_price: int | None = None
     max_price: int | None = None
+    min_quality: float | None = None
     sort: SortKey = "newest"
     offset: int = 0
     limit: int = 24

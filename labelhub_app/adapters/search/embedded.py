@@ -117,6 +117,7 @@ class EmbeddedIndex:
         self._price: IntArray = np.zeros(capacity, dtype=np.int64)
         self._created: npt.NDArray[np.float64] = np.zeros(capacity, dtype=np.float64)
         self._sales: IntArray = np.zeros(capacity, dtype=np.int64)
+        self._quality: npt.NDArray[np.float64] = np.zeros(capacity, dtype=np.float64)
         # each image's own labels: CSR from the last bulk build, overridden by _changed
         self._base_offsets: IntArray = np.zeros(1, dtype=np.int64)
         self._base_codes: npt.NDArray[np.integer[Any]] = np.zeros(0, dtype=np.int16)
@@ -132,7 +133,7 @@ class EmbeddedIndex:
         if image_id < cap:
             return
         new_cap = max(cap * 2, image_id + 1)
-        for name in ("_price", "_created", "_sales"):
+        for name in ("_price", "_created", "_sales", "_quality"):
             old = getattr(self, name)
             grown = np.zeros(new_cap, dtype=old.dtype)
             grown[:cap] = old
@@ -160,6 +161,7 @@ class EmbeddedIndex:
         prices = array.array("q")
         created = array.array("d")
         sales = array.array("q")
+        quality = array.array("d")
         pair_images = array.array("q")
         pair_labels = array.array("q")
         for doc in docs:
@@ -167,6 +169,7 @@ class EmbeddedIndex:
             prices.append(doc.price_cents)
             created.append(doc.created_ts)
             sales.append(doc.sales_count)
+            quality.append(doc.quality)
             for label_id in doc.label_ids:
                 pair_images.append(doc.image_id)
                 pair_labels.append(label_id)
@@ -175,6 +178,7 @@ class EmbeddedIndex:
             prices=np.frombuffer(prices, dtype=np.int64),
             created_ts=np.frombuffer(created, dtype=np.float64),
             sales=np.frombuffer(sales, dtype=np.int64),
+            quality=np.frombuffer(quality, dtype=np.float64),
             pair_image_ids=np.frombuffer(pair_images, dtype=np.int64),
             pair_label_ids=np.frombuffer(pair_labels, dtype=np.int64),
         )
@@ -188,17 +192,26 @@ class EmbeddedIndex:
         sales: npt.ArrayLike,
         pair_image_ids: npt.ArrayLike,
         pair_label_ids: npt.ArrayLike,
+        quality: npt.ArrayLike | None = None,
     ) -> None:
         """``replace_all`` from columns (the fast path for a rebuild from the database).
 
         The first four arrays describe one image each; ``pair_*`` list (image, label) pairs, and
         pairs naming an image not among ``image_ids`` are ignored (e.g. withdrawn images).
+        ``quality`` (one per image, 0..1) defaults to zeros.
         """
         ids = np.asarray(image_ids, dtype=np.int64)
         price_col = np.asarray(prices, dtype=np.int64)
         created_col = np.asarray(created_ts, dtype=np.float64)
         sales_col = np.asarray(sales, dtype=np.int64)
-        if not (len(ids) == len(price_col) == len(created_col) == len(sales_col)):
+        quality_col = (
+            np.zeros(len(ids), dtype=np.float64)
+            if quality is None
+            else np.asarray(quality, dtype=np.float64)
+        )
+        if not (
+            len(ids) == len(price_col) == len(created_col) == len(sales_col) == len(quality_col)
+        ):
             raise ValueError("image columns differ in length")
         if len(ids) and (ids.min() < 0 or ids.max() > MAX_IMAGE_ID):
             raise ValueError(f"image ids must be in 0..{MAX_IMAGE_ID}")
@@ -232,6 +245,7 @@ class EmbeddedIndex:
             self._price[ids] = price_col
             self._created[ids] = created_col
             self._sales[ids] = sales_col
+            self._quality[ids] = quality_col
             self._alive = _bitmap_from(sorted_ids)
 
             offsets = np.zeros(cap + 1, dtype=np.int64)
@@ -299,6 +313,7 @@ class EmbeddedIndex:
             self._price[image_id] = doc.price_cents
             self._created[image_id] = doc.created_ts
             self._sales[image_id] = doc.sales_count
+            self._quality[image_id] = doc.quality
             self._changed[image_id] = new_labels
             self._by_frequency = None
 
@@ -345,11 +360,14 @@ class EmbeddedIndex:
                 matches = groups[0] if len(groups) == 1 else BitMap.union(*groups)
         else:
             matches = self._alive
-        if query.min_price is None and query.max_price is None:
-            return matches
-        lo = query.min_price if query.min_price is not None else -_PRICE_INF
-        hi = query.max_price if query.max_price is not None else _PRICE_INF
-        return self._price_filter(matches, lo, hi)
+        if query.min_price is not None or query.max_price is not None:
+            lo = query.min_price if query.min_price is not None else -_PRICE_INF
+            hi = query.max_price if query.max_price is not None else _PRICE_INF
+            matches = self._price_filter(matches, lo, hi)
+        if query.min_quality is not None and matches:
+            arr = _ids_of(matches)
+            matches = _bitmap_from(arr[self._quality[arr] >= query.min_quality])
+        return matches
 
     def _group(self, label_ids: frozenset[int]) -> BitMap:
         bms = [bm for label_id in label_ids if (bm := self._labels.get(label_id)) is not None]
@@ -400,6 +418,8 @@ class EmbeddedIndex:
             values, descending = self._price[ids], True
         elif query.sort == "best_selling":
             values, descending = self._sales[ids], True
+        elif query.sort == "quality":
+            values, descending = self._quality[ids], True
         else:
             raise ValueError(f"unknown sort {query.sort!r}")
         positions = _top_k_positions(values, k, descending)[query.offset : k]
@@ -439,6 +459,7 @@ class EmbeddedIndex:
                 self._price,
                 self._created,
                 self._sales,
+                self._quality,
                 self._base_offsets,
                 self._base_codes,
                 self._base_label_ids,

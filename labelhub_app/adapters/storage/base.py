@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import BinaryIO, Protocol
+from typing import BinaryIO, Protocol, runtime_checkable
 
 
 class ObjectStore(Protocol):
@@ -27,3 +27,18 @@ class ObjectStore(Protocol):
 
     def iter_keys(self, prefix: str = "") -> Iterator[str]:
         """Every key under ``prefix``, in no particular order."""
+
+
+@runtime_checkable
+class PresigningStore(Protocol):
+    """A store that can hand out short-lived direct GET URLs (S3); the local store cannot."""
+
+    def presigned_url(
+        self,
+        key: str,
+        *,
+        expires_s: int | None = None,
+        download_name: str | None = None,
+        content_type: str | None = None,
+    ) -> str:
+        """A URL that reads ``key`` for ``expires_s`` seconds; tampering with it voids it."""

@@ -54,7 +54,17 @@ def login(body: LoginCreate, request: Request, session: SessionDep) -> LoginPubl
             f"{login_limiter.limit} a minute. Try again in {max(1, round(retry))} s.",
             retry,
         )
-    token = accounts.sign_in(session, email=body.email, password=body.password)
+    try:
+        token = accounts.sign_in(
+            session,
+            email=body.email,
+            password=body.password,
+            client_ip=client_ip(request),
+            user_agent=request.headers.get("user-agent", ""),
+            method="api",
+        )
+    except accounts.TooManyAttempts as exc:  # the account or address is locked out (#9)
+        raise RateLimited(exc.message, exc.retry_after_s) from exc
     return LoginPublic(token=token, expires_in_days=get_settings().session_days)
 
 

@@ -159,7 +159,12 @@ def buy(
             "so that a retried request charges once."
         )
     purchases = market.buy_images(
-        session, buyer=user, project_id=project_id, image_ids=body.image_ids, idempotency_key=key
+        session,
+        buyer=user,
+        project_id=project_id,
+        image_ids=body.image_ids,
+        idempotency_key=key,
+        licence=body.licence,
     )
     public_ids = {
         p.image_id: image.public_id
