@@ -1,4 +1,3 @@
-# ruff: noqa: E402  (the path fix below must run before the other imports)
 """Checkout throughput: purchases per second end to end on the internal ledger and through Stripe
 (localstripe), and webhook processing throughput.
 
@@ -19,23 +18,18 @@ Then ``ledger_check``: the ledger report after all of it (must be ok).
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-# bench/ holds a queue.py: keep the script's folder off the path so the standard library's
-# queue (used by concurrent.futures) wins. Done before any other import.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
-
 import argparse
 import hashlib
 import hmac
 import json
 import os
+import sys
 import tempfile
 import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))

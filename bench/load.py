@@ -42,9 +42,6 @@ from typing import Any
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
-# run as a script, bench/ itself is sys.path[0]: drop it, so that a bench module (bench/queue.py)
-# cannot shadow the standard library's module of the same name
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
 sys.path.insert(0, str(ROOT))
 
 LABELS = ["dog", "cat", "car", "person", "bicycle", "tree", "street", "beach", "bird", "boat"]

@@ -18,9 +18,9 @@ from labelhub_app.pages import (  # noqa: F401  (each module registers its page 
     labels,
     market,
     models,
+    payouts,  # #9
     profile,
     projects,
-    payouts,  # #9
     purchases,
     review,
     tiled,

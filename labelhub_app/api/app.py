@@ -20,7 +20,6 @@ from fastapi.responses import JSONResponse
 from labelhub_app.api import docs
 from labelhub_app.api.errors import ApiError, install_error_handlers
 from labelhub_app.api.routes import annotations as annotation_routes
-from labelhub_app.api.routes import payments as payment_routes  # #9 payments
 from labelhub_app.api.routes import (
     auth,
     files,
@@ -34,6 +33,7 @@ from labelhub_app.api.routes import (
     web_auth,
 )
 from labelhub_app.api.routes import models as model_routes  # #6 detector versions
+from labelhub_app.api.routes import payments as payment_routes  # #9 payments
 from labelhub_app.api.schemas import ErrorBody
 
 API_PREFIX = "/api/v1"

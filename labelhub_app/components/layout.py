@@ -62,7 +62,6 @@ def navbar() -> rx.Component:
                         _nav_link("Upload", routes.UPLOAD, "upload"),
                         _nav_link("Label", routes.LABEL_STREAM, "square-dashed-mouse-pointer"),
                         _nav_link("Dashboard", routes.DASHBOARD, "layout-dashboard"),
-                        _nav_link("Payouts", routes.PAYOUTS, "banknote"),  # #9
                     ),
                 ),
                 rx.cond(
@@ -70,7 +69,6 @@ def navbar() -> rx.Component:
                     rx.fragment(
                         _nav_link("Projects", routes.PROJECTS, "folder-open"),
                         _nav_link("Purchases", routes.PURCHASES, "wallet"),
-                        _nav_link("Wallet", routes.WALLET, "credit-card"),  # #9
                     ),
                 ),
                 rx.cond(  # #7 reviews: the reviewers' queue
@@ -80,13 +78,6 @@ def navbar() -> rx.Component:
                 rx.cond(  # #7 labelling campaigns: producers label, producers and consumers start
                     AuthState.is_producer | AuthState.is_consumer,
                     _nav_link("Campaigns", routes.CAMPAIGNS, "users"),
-                ),
-                rx.cond(  # #6 auto-labelling: background jobs and the detector's versions
-                    AuthState.signed_in,
-                    rx.fragment(
-                        _nav_link("Jobs", routes.JOBS, "list-checks"),
-                        _nav_link("Models", routes.MODELS, "brain-circuit"),
-                    ),
                 ),
                 spacing="1",
                 display=["none", "none", "flex"],
@@ -116,7 +107,20 @@ def navbar() -> rx.Component:
                         ),
                         rx.menu.separator(),
                         rx.menu.item("Profile", on_select=rx.redirect(routes.PROFILE)),
+                        rx.cond(
+                            AuthState.is_producer,
+                            rx.menu.item("Payouts", on_select=rx.redirect(routes.PAYOUTS)),
+                        ),
+                        rx.cond(
+                            AuthState.is_consumer,
+                            rx.menu.item("Wallet", on_select=rx.redirect(routes.WALLET)),
+                        ),
                         rx.menu.item("Activity", on_select=rx.redirect(routes.ACTIVITY)),
+                        rx.menu.separator(),
+                        # auto-labelling: background jobs and the detector's versions
+                        rx.menu.item("Jobs", on_select=rx.redirect(routes.JOBS)),
+                        rx.menu.item("Models", on_select=rx.redirect(routes.MODELS)),
+                        rx.menu.separator(),
                         rx.menu.item("Sign out", on_select=AuthState.sign_out, color_scheme="red"),
                     ),
                 ),

@@ -40,7 +40,6 @@ from labelhub_app.models.reviews import (
     Review,
     ReviewRequest,
 )
-from labelhub_app.models.suggestions import SuggestionDecision
 from labelhub_app.models.search_dispatch import SearchDispatchCursor  # noqa: F401  (#8)
 from labelhub_app.models.security import (  # noqa: F401  (#9 identity)
     AccountToken,
@@ -48,6 +47,7 @@ from labelhub_app.models.security import (  # noqa: F401  (#9 identity)
     LoginAttempt,
     OidcLogin,
 )
+from labelhub_app.models.suggestions import SuggestionDecision
 from labelhub_app.models.tokens import AccessToken
 
 __all__ = [

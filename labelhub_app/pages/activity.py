@@ -27,6 +27,15 @@ ACTION_TITLES = {
     "tag_remove": "Tag removed",
     "accept": "Suggestion accepted",
     "reject": "Suggestion rejected",
+    "review_accept": "Review: accepted",
+    "review_reject": "Review: rejected",
+    "review_fix": "Review: fixed",
+    "rate": "Rated",
+    "gold_mark": "Marked gold",
+    "gold_unmark": "Gold removed",
+    "campaign_add": "Added to a campaign",
+    "campaign_answer": "Campaign answer",
+    "consolidate": "Consolidated",
 }
 PERIODS = {"all": "Any time", "1": "Last 24 hours", "7": "Last 7 days", "30": "Last 30 days"}
 

@@ -14,6 +14,8 @@ from labelhub_app.models import Image, Operation, User
 ACTIONS = ("create", "update", "delete", "restore", "tag_add", "tag_remove", "accept", "reject")
 # reviews, ratings and gold (#7 services/reviews.py, ratings.py, gold.py)
 ACTIONS += ("review_accept", "review_reject", "review_fix", "rate", "gold_mark", "gold_unmark")
+# labelling campaigns (#7 services/campaigns.py)
+ACTIONS += ("campaign_add", "campaign_answer", "consolidate")
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,18 @@ def describe(action: str, payload: dict[str, Any]) -> str:
         return "marked as gold"
     if op == "gold_unmark":
         return "no longer gold"
+    if action == "campaign_add":
+        return f"added to campaign {payload.get('name', '')!r}"
+    if action == "campaign_answer":
+        if "label" in payload:
+            seen = "shows" if payload.get("present") else "does not show"
+            return f"answered in a campaign: {seen} {payload['label']}"
+        return f"answered in a campaign: {payload.get('boxes', 0)} box(es)"
+    if action == "consolidate":
+        agreement = payload.get("agreement")
+        at = f", agreement {agreement:.0%}" if isinstance(agreement, int | float) else ""
+        review = ", sent to review" if payload.get("review") else ""
+        return f"consolidated campaign answers{at}{review}"
     if op == "tag_add":
         return f"added tag {payload.get('label')}"
     if op == "tag_remove":
