@@ -124,6 +124,13 @@ def sign_in(page: Page, *, email: str, password: str = PASSWORD) -> None:
     expect(page.locator("#account-menu")).to_be_visible()
 
 
+ACCOUNT_MENU_PAGES = ("Profile", "Payouts", "Wallet", "Activity", "Jobs", "Models")
+
+
 def nav(page: Page, text: str) -> None:
-    """Follow a link in the top navigation, as a person would."""
+    """Follow a link in the top navigation, or an entry of the account menu, as a person would."""
+    if text in ACCOUNT_MENU_PAGES:
+        page.locator("#account-menu").click()
+        page.get_by_role("menuitem", name=text, exact=True).click()
+        return
     page.get_by_role("link", name=text, exact=True).first.click()
