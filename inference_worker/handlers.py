@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import time
 from typing import TYPE_CHECKING, Any
 
 from labelhub_app.adapters.storage import get_store
@@ -60,7 +59,7 @@ def autolabel(ctx: JobContext) -> dict[str, Any]:
         done += len(batch)
         ctx.progress(done / max(1, total), f"{done} of {total} images")
         if worker.batch_pause_s and done < total:
-            time.sleep(worker.batch_pause_s)
+            worker.stopping.wait(worker.batch_pause_s)  # a SIGTERM ends the pause at once
     summary = f"{added} suggestions on {total - unreadable} images (model v{version.version})"
     if skipped:
         summary += f"; {skipped} images already had this job's suggestions"
