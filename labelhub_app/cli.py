@@ -342,7 +342,7 @@ def check_ledger() -> None:
 
 @app.command("ledger-report")
 def ledger_report() -> None:
-    """Sales, commission, producers' shares and payouts; exit 1 unless the books balance (#9)."""
+    """Sales, commission, producers' shares and payouts; exit 1 unless the books balance."""
     from labelhub_app.services import ledger
 
     with session_scope() as session:
