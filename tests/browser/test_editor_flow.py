@@ -366,6 +366,9 @@ def test_stream_by_keyboard_help_and_empty_stream(  # type: ignore[no-untyped-de
     for i, image_id in enumerate(ids):
         if i:
             wait_editor(page, image_id)
+            # an unlabelled image: the previous image's boxes are gone before we draw (a drag that
+            # starts inside a box moves it instead of drawing a new one)
+            page.wait_for_function("() => window.__lhEditor.store.boxes.length === 0")
         drawn[image_id] = draw(page, 100 + 20 * i, 80, 300, 260)
         page.keyboard.press(" ")
     expect(save_status(page)).to_have_text("That was the last image in this stream. Well done!")
